@@ -1,0 +1,80 @@
+import { startAlerts, type Alerts } from '@touchline/alerts';
+import { startAttributor } from '@touchline/attributor';
+import { topicNames, type TouchlineConfig } from '@touchline/contracts';
+import { ingestRoutes } from '@touchline/ingest';
+import {
+  KeyRing,
+  buildHttp,
+  openBus,
+  openWarehouse,
+  resolveKeys,
+  type Bus,
+  type Consumer,
+  type Logger,
+  type ResolvedKeys,
+  type Warehouse,
+} from '@touchline/platform';
+import { startStitcher } from '@touchline/stitcher';
+import type { FastifyInstance } from 'fastify';
+import { startDemoFeed } from './demo.js';
+import { sqlRoute } from './sql-route.js';
+
+export interface Touchline {
+  app: FastifyInstance;
+  bus: Bus;
+  warehouse: Warehouse;
+  keys: ResolvedKeys;
+  alerts: Alerts;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * All four services in one process over one bus and one warehouse: the embedded deployment (or,
+ * with KAFKA_BROKERS / CLICKHOUSE_URL set, the same process against Kafka and a ClickHouse server).
+ */
+export async function startTouchline(config: TouchlineConfig, logger: Logger): Promise<Touchline> {
+  const topics = topicNames(config.TOUCHLINE_TOPIC_PREFIX);
+  const keys = resolveKeys(config);
+  const ring = new KeyRing(keys);
+  const bus = await openBus(config, logger);
+  const warehouse = await openWarehouse(config, logger);
+
+  let consumers: Consumer[] = [];
+  const app = buildHttp({
+    logger,
+    ready: async () => {
+      const ping = await warehouse.client.ping();
+      return { ok: ping.success && consumers.length > 0, detail: { bus: bus.kind, warehouse: warehouse.mode } };
+    },
+  });
+  await app.register(async (scope) => ingestRoutes(scope, { bus, keys: ring, topics }));
+  await app.register(async (scope) => sqlRoute(scope, { warehouse, keys: ring }));
+  const alerts = await startAlerts({ bus, warehouse, logger, topics, keys: ring, app });
+  const stitcher = await startStitcher({ bus, logger, topics, lookbackDays: config.TOUCHLINE_LOOKBACK_DAYS });
+  const attributors = await startAttributor({ bus, warehouse, logger, topics, halfLifeDays: config.TOUCHLINE_TIME_DECAY_HALF_LIFE_DAYS });
+  consumers = [stitcher.consumer, ...attributors, alerts.consumer];
+
+  const address = await app.listen({ port: config.PORT, host: config.HOST });
+  const url = address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
+  const stopDemo = config.TOUCHLINE_DEMO
+    ? startDemoFeed({ app, writeKey: keys.write[0] ?? keys.admin[0]!, rate: config.TOUCHLINE_DEMO_RATE, logger })
+    : undefined;
+
+  return {
+    app,
+    bus,
+    warehouse,
+    keys,
+    alerts,
+    url,
+    async close() {
+      stopDemo?.();
+      await app.close();
+      await alerts.stop();
+      for (const c of consumers) if (c !== alerts.consumer) await c.stop();
+      await bus.close();
+      await warehouse.close();
+    },
+  };
+}

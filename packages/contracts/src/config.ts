@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+/**
+ * Configuration, composed from small fragments and parsed once at start. Keys are the environment
+ * variable names, so an error names the exact setting to fix. A `touchline.config.json` may hold
+ * the same keys; the environment wins.
+ */
+
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+const bool = z.union([z.boolean(), z.enum(['0', '1', 'true', 'false', 'yes', 'no', ''])]).transform((v) => v === true || v === '1' || v === 'true' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const ServerConfig = z.object({
+  PORT: int(0, 65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export const KeysConfig = z.object({
+  /** Keys that may send events. Generated on first start when neither these nor admin keys are set. */
+  TOUCHLINE_WRITE_KEYS: csv.optional(),
+  /** Keys that may read SQL, subscribe to the stream and delete people. */
+  TOUCHLINE_ADMIN_KEYS: csv.optional(),
+  /** Read-only keys for dashboards: stream and read, never write or delete. */
+  TOUCHLINE_READ_KEYS: csv.optional(),
+});
+
+export const StorageConfig = z.object({
+  TOUCHLINE_DATA_DIR: z.string().min(1).default('./.touchline'),
+  TOUCHLINE_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]*$/, 'may hold only letters, digits, dot, underscore and dash')
+    .default('touchline.'),
+  TOUCHLINE_PARTITIONS: int(1, 1024).default(4),
+});
+
+export const KafkaConfig = z.object({
+  /** Comma-separated brokers; when set, Kafka replaces the embedded log. */
+  KAFKA_BROKERS: csv.optional(),
+  KAFKA_CLIENT_ID: z.string().default('touchline'),
+});
+
+export const ClickHouseConfig = z.object({
+  /** ClickHouse server URL; when unset, the embedded engine (chdb) stores data in the data dir. */
+  CLICKHOUSE_URL: z.url({ message: 'must be a URL such as http://localhost:8123' }).optional(),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: z.string().default(''),
+});
+
+export const PipelineConfig = z.object({
+  TOUCHLINE_LOOKBACK_DAYS: z.coerce.number().positive().max(3650).default(90),
+  TOUCHLINE_TIME_DECAY_HALF_LIFE_DAYS: z.coerce.number().positive().max(3650).default(7),
+  /** Milliseconds a batch writer waits before flushing a partial batch. */
+  TOUCHLINE_FLUSH_MS: int(1, 60_000).default(100),
+  TOUCHLINE_DEMO: bool.default(false),
+  /** Events per second of the demo feed. */
+  TOUCHLINE_DEMO_RATE: z.coerce.number().positive().max(100_000).default(5),
+});
+
+export const TouchlineConfig = ServerConfig.and(KeysConfig)
+  .and(StorageConfig)
+  .and(KafkaConfig)
+  .and(ClickHouseConfig)
+  .and(PipelineConfig);
+export type TouchlineConfig = z.infer<typeof TouchlineConfig>;
+
+/** Keys the config schema knows, for a helpful message on a typo in the config file. */
+export const CONFIG_KEYS: readonly string[] = [
+  ServerConfig,
+  KeysConfig,
+  StorageConfig,
+  KafkaConfig,
+  ClickHouseConfig,
+  PipelineConfig,
+].flatMap((s) => Object.keys(s.shape));

@@ -1,0 +1,4 @@
+export * from './events.js';
+export * from './messages.js';
+export * from './topics.js';
+export * from './config.js';

@@ -1,0 +1,183 @@
+import { z } from 'zod';
+import { Interaction, Stage } from './events.js';
+
+/**
+ * Topic messages: versioned JSON envelopes `{ v: 1, kind, ... }`, decoded with these schemas at
+ * every consumer boundary. Times are epoch milliseconds. No clear email or phone ever appears here.
+ */
+
+const v = z.literal(1);
+
+export const TouchpointMessage = z.object({
+  v,
+  kind: z.literal('touchpoint'),
+  messageId: z.string(),
+  anonymousId: z.string().optional(),
+  userId: z.string().optional(),
+  timestamp: z.number(),
+  receivedAt: z.number(),
+  interaction: Interaction,
+  channel: z.string(),
+  source: z.string(),
+  medium: z.string(),
+  campaign: z.string(),
+  content: z.string(),
+  term: z.string(),
+  clickId: z.string(),
+  clickIdType: z.string(),
+  url: z.string(),
+  referrer: z.string(),
+  cost: z.number(),
+  /** false when the person withheld attribution consent: stored, never attributed. */
+  consent: z.boolean(),
+});
+export type TouchpointMessage = z.infer<typeof TouchpointMessage>;
+
+export const ConversionMessage = z.object({
+  v,
+  kind: z.literal('conversion'),
+  messageId: z.string(),
+  conversionId: z.string(),
+  anonymousId: z.string().optional(),
+  userId: z.string().optional(),
+  timestamp: z.number(),
+  receivedAt: z.number(),
+  name: z.string(),
+  value: z.number(),
+  currency: z.string(),
+  stage: Stage.optional(),
+  consent: z.boolean(),
+});
+export type ConversionMessage = z.infer<typeof ConversionMessage>;
+
+export const IdentityMessage = z.object({
+  v,
+  kind: z.literal('identity'),
+  messageId: z.string(),
+  anonymousId: z.string().optional(),
+  userId: z.string().optional(),
+  /** SHA-256 (hex) of the normalised email address. */
+  emailHash: z.string().optional(),
+  phoneHash: z.string().optional(),
+  accountId: z.string().optional(),
+  timestamp: z.number(),
+  receivedAt: z.number(),
+});
+export type IdentityMessage = z.infer<typeof IdentityMessage>;
+
+export const CostMessage = z.object({
+  v,
+  kind: z.literal('cost'),
+  messageId: z.string(),
+  date: z.string(),
+  channel: z.string(),
+  campaign: z.string(),
+  amount: z.number(),
+  currency: z.string(),
+  receivedAt: z.number(),
+});
+export type CostMessage = z.infer<typeof CostMessage>;
+
+export const DeadletterMessage = z.object({
+  v,
+  kind: z.literal('deadletter'),
+  /** Where the record was refused: 'ingest', or a consumer's group id. */
+  stage: z.string(),
+  reason: z.string(),
+  path: z.string(),
+  messageId: z.string(),
+  /** The refused payload as text, with clear emails and phones removed. */
+  payload: z.string(),
+  receivedAt: z.number(),
+});
+export type DeadletterMessage = z.infer<typeof DeadletterMessage>;
+
+export const JourneyTouch = z.object({
+  messageId: z.string(),
+  timestamp: z.number(),
+  interaction: Interaction,
+  channel: z.string(),
+  campaign: z.string(),
+  source: z.string(),
+  medium: z.string(),
+});
+export type JourneyTouch = z.infer<typeof JourneyTouch>;
+
+/**
+ * A conversion with the ordered touches that may earn credit for it. Emitted again (a higher
+ * `revision`) when late data changes the touches; the attributor then restates the credit.
+ */
+export const JourneyMessage = z.object({
+  v,
+  kind: z.literal('journey'),
+  personId: z.string(),
+  conversion: z.object({
+    conversionId: z.string(),
+    messageId: z.string(),
+    name: z.string(),
+    timestamp: z.number(),
+    value: z.number(),
+    currency: z.string(),
+    stage: Stage.optional(),
+  }),
+  touches: z.array(JourneyTouch),
+  revision: z.number().int().nonnegative(),
+  /** Microseconds since the epoch when the stitcher built this journey: the credit version. */
+  emittedAt: z.number().int(),
+  lookbackDays: z.number(),
+});
+export type JourneyMessage = z.infer<typeof JourneyMessage>;
+
+export const CreditShare = z.object({
+  touchpointId: z.string(),
+  channel: z.string(),
+  campaign: z.string(),
+  touchTimestamp: z.number(),
+  weight: z.number(),
+  value: z.number(),
+});
+export type CreditShare = z.infer<typeof CreditShare>;
+
+/** The complete credit of one conversion under one model: it replaces any earlier one. */
+export const CreditMessage = z.object({
+  v,
+  kind: z.literal('credit'),
+  conversionId: z.string(),
+  conversionName: z.string(),
+  conversionTimestamp: z.number(),
+  personId: z.string(),
+  model: z.string(),
+  version: z.number().int(),
+  currency: z.string(),
+  conversionValue: z.number(),
+  shares: z.array(CreditShare),
+});
+export type CreditMessage = z.infer<typeof CreditMessage>;
+
+export const InputMessage = z.discriminatedUnion('kind', [
+  TouchpointMessage,
+  ConversionMessage,
+  IdentityMessage,
+  CostMessage,
+]);
+export type InputMessage = z.infer<typeof InputMessage>;
+
+/** Parses a topic record's bytes into a message, or says precisely why not. */
+export function decodeMessage<T extends z.ZodType>(
+  schema: T,
+  bytes: Buffer | string,
+): { ok: true; value: z.infer<T> } | { ok: false; reason: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
+  } catch (err) {
+    return { ok: false, reason: `not JSON: ${(err as Error).message}` };
+  }
+  const parsed = schema.safeParse(json);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, reason: formatIssues(parsed.error) };
+}
+
+export function formatIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+}

@@ -1,0 +1,21 @@
+/** Topic names, without the configurable prefix (default `touchline.`). */
+export const TOPICS = {
+  touchpoints: 'touchpoints',
+  conversions: 'conversions',
+  identities: 'identities',
+  costs: 'costs',
+  deadletter: 'deadletter',
+  journeys: 'journeys',
+  credits: 'credits',
+  alerts: 'alerts',
+  bidSignals: 'bid-signals',
+} as const;
+export type TopicName = keyof typeof TOPICS;
+
+export type TopicMap = { [K in TopicName]: string };
+
+export function topicNames(prefix: string): TopicMap {
+  const out = {} as TopicMap;
+  for (const [k, v] of Object.entries(TOPICS)) out[k as TopicName] = `${prefix}${v}`;
+  return out;
+}

@@ -1,0 +1,14 @@
+export * from './bus/types.js';
+export { murmur2Partitioner } from './bus/partitioner.js';
+export { EmbeddedBus } from './bus/embedded/index.js';
+export { KafkaBus } from './bus/kafka.js';
+export { loadConfig, ConfigError } from './config.js';
+export { createLogger, silentLogger, REDACT_PATHS, type Logger } from './logger.js';
+export { KeyRing, keyFromAuthorization, type Role } from './auth.js';
+export { resolveKeys, type ResolvedKeys } from './keys.js';
+export { Warehouse, redactUrl, type WarehouseOptions } from './warehouse/client.js';
+export { migrate } from './warehouse/migrate.js';
+export { MIGRATIONS, type Migration } from './warehouse/migrations/index.js';
+export { WarehouseSink, type SourcePosition } from './warehouse/sink.js';
+export { startStage, type Decoded, type StageOptions } from './pipeline.js';
+export { openBus, openWarehouse, buildHttp, runStandalone, onShutdown, type StandaloneContext } from './runtime.js';

@@ -1,0 +1,82 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Warehouse, WarehouseSink, migrate } from '../src/index.js';
+
+/** Runs against the embedded engine (one data directory per test process). */
+let wh: Warehouse;
+beforeAll(async () => {
+  wh = await Warehouse.open({ path: mkdtempSync(join(tmpdir(), 'wh-')) });
+  await migrate(wh);
+});
+afterAll(async () => wh.close());
+
+const count = async (sql: string) => Number((await wh.query<{ c: string }>(sql))[0]!.c);
+
+const creditRow = (conversion_id: string, version: number, touchpoint_id: string, weight: number, extra: Record<string, unknown> = {}) => ({
+  conversion_id, model: 'linear', version, touchpoint_id, channel: 'email', campaign: '', touch_ts: '2026-11-01 10:00:00.000', conversion_ts: '2026-11-01 10:00:00.000',
+  conversion_name: 'purchase', person_id: 'p', weight, value: weight * 10, currency: 'EUR', retracted: 0, computed_at: '2026-11-01 10:00:00.000',
+  src_topic: 'j', src_partition: 0, src_offset: String(version), ...extra,
+});
+
+describe('warehouse', () => {
+  it('applies migrations once', async () => {
+    expect(await migrate(wh)).toEqual([]);
+    expect(await count('SELECT count() AS c FROM touchline.schema_migrations')).toBe(1);
+  });
+
+  it('writes an insert with the same token once', async () => {
+    const row = { message_id: 'm1', stage: 'ingest', reason: 'r', path: '', payload: '', received_at: '2026-11-01 10:00:00.000', src_topic: 'd', src_partition: 0, src_offset: '0' };
+    await wh.insertRows('touchline.deadletter', [row], 'tok-a');
+    await wh.insertRows('touchline.deadletter', [row], 'tok-a');
+    expect(await count("SELECT count() AS c FROM touchline.deadletter WHERE message_id = 'm1'")).toBe(1);
+    await wh.insertRows('touchline.deadletter', [row], 'tok-b');
+    expect(await count("SELECT count() AS c FROM touchline.deadletter WHERE message_id = 'm1'")).toBe(2);
+  });
+
+  it('sink: a replay with other batch boundaries writes nothing twice, even from a fresh sink', async () => {
+    const rows = Array.from({ length: 10 }, (_, i) => ({
+      message_id: `s${i}`, date: '2026-11-01', channel: 'email', campaign: '', amount: i, currency: 'EUR', received_at: '2026-11-01 10:00:00.000',
+      src_topic: 'costs', src_partition: 3, src_offset: String(i),
+    }));
+    const first = new WarehouseSink(wh);
+    expect(await first.write('touchline.costs', 'costs', 3, '0', rows.slice(0, 4))).toBe(4);
+    // Crash before commit: a new sink sees offsets 2..9 in one batch.
+    const second = new WarehouseSink(wh);
+    expect(await second.write('touchline.costs', 'costs', 3, '2', rows.slice(2))).toBe(6);
+    expect(await second.write('touchline.costs', 'costs', 3, '5', rows.slice(5, 7))).toBe(0);
+    expect(await count("SELECT count() AS c FROM touchline.costs WHERE src_topic = 'costs' AND src_partition = 3")).toBe(10);
+    expect(await count("SELECT uniqExact(src_offset) AS c FROM touchline.costs WHERE src_topic = 'costs' AND src_partition = 3")).toBe(10);
+  });
+
+  it('credits_current: the newest version wins, duplicates collapse, retractions vanish', async () => {
+    await wh.insertRows('touchline.credits', [creditRow('c1', 1, 'a', 0.5), creditRow('c1', 1, 'b', 0.5)], 'c1v1');
+    await wh.insertRows('touchline.credits', [creditRow('c1', 2, 'a', 0.25), creditRow('c1', 2, 'b', 0.25), creditRow('c1', 2, 'c', 0.5)], 'c1v2');
+    // An exact duplicate written under another token (say, by a replay) changes no sum.
+    await wh.insertRows('touchline.credits', [creditRow('c1', 2, 'c', 0.5)], 'c1v2-dup');
+    await wh.insertRows('touchline.credits', [creditRow('c2', 1, 'x', 1)], 'c2v1');
+    const cur = await wh.query<{ conversion_id: string; n: string; w: number }>(
+      "SELECT conversion_id, count() AS n, sum(weight) AS w FROM touchline.credits_current WHERE conversion_id IN ('c1','c2') GROUP BY conversion_id ORDER BY conversion_id",
+    );
+    expect(cur.map((r) => [r.conversion_id, Number(r.n), r.w])).toEqual([['c1', 3, 1], ['c2', 1, 1]]);
+    await wh.insertRows('touchline.credits', [creditRow('c2', 5, '', 0, { retracted: 1 })], 'c2-retract');
+    expect(await count("SELECT count() AS c FROM touchline.credits_current WHERE conversion_id = 'c2'")).toBe(0);
+    const byDay = await wh.query<{ revenue: number }>("SELECT sum(revenue) AS revenue FROM touchline.credit_by_channel_daily WHERE model = 'linear'");
+    expect(byDay[0]!.revenue).toBeCloseTo(10, 9);
+  });
+
+  it('analyst queries read, and can never write or reach files', async () => {
+    const r = await wh.analystQuery('SELECT 41 + 1 AS x', 'JSONEachRow');
+    let text = '';
+    for await (const chunk of r.body) text += chunk.toString();
+    expect(JSON.parse(text)).toEqual({ x: 42 });
+    await expect(wh.analystQuery('DROP TABLE touchline.credits', 'JSONEachRow')).rejects.toThrow(/readonly/i);
+    await expect(wh.analystQuery('INSERT INTO touchline.alerts (id) VALUES (1)', 'JSONEachRow')).rejects.toThrow(/readonly/i);
+    await expect(wh.analystQuery('SET readonly = 0', 'JSONEachRow')).rejects.toThrow();
+    await expect(wh.analystQuery("SELECT * FROM file('/etc/hostname', 'LineAsString')", 'JSONEachRow')).rejects.toThrow(/readonly/i);
+    expect(await count('SELECT count() AS c FROM system.tables WHERE database = \'touchline\' AND name = \'credits\'')).toBe(1);
+    // The service's own session is unaffected by the analysts' read-only session.
+    await wh.command('CREATE TABLE IF NOT EXISTS touchline.scratch (a UInt8) ENGINE = Memory');
+  });
+});

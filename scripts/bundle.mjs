@@ -1,0 +1,16 @@
+// Bundles the `touchline` command into dist/touchline.mjs for the container image. Native and
+// optional modules stay external and come from node_modules.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['packages/cli/src/main.ts'],
+  outfile: 'dist/touchline.mjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: true,
+  external: ['chdb', 'chdb/*', 'kafkajs', '@clickhouse/client', 'pino', 'thread-stream', 'fastify', 'ws', 'bufferutil', 'utf-8-validate'],
+  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  logLevel: 'info',
+});

@@ -1,0 +1,118 @@
+import type {
+  ConversionMessage,
+  CostMessage,
+  CreditMessage,
+  DeadletterMessage,
+  IdentityMessage,
+  TouchpointMessage,
+} from '@touchline/contracts';
+import type { ConsumedRecord, SourcePosition } from '@touchline/platform';
+
+/** Warehouse rows from topic messages. */
+
+const src = (r: ConsumedRecord): SourcePosition => ({ src_topic: r.topic, src_partition: r.partition, src_offset: r.offset });
+/** DateTime64(3, 'UTC') text: `YYYY-MM-DD hh:mm:ss.sss`, unambiguous for any instant. */
+export const ts = (ms: number) => new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
+
+export function touchpointRow(m: TouchpointMessage, r: ConsumedRecord) {
+  return {
+    message_id: m.messageId,
+    anonymous_id: m.anonymousId ?? '',
+    user_id: m.userId ?? '',
+    ts: ts(m.timestamp),
+    received_at: ts(m.receivedAt),
+    interaction: m.interaction,
+    channel: m.channel,
+    source: m.source,
+    medium: m.medium,
+    campaign: m.campaign,
+    content: m.content,
+    term: m.term,
+    click_id: m.clickId,
+    click_id_type: m.clickIdType,
+    url: m.url,
+    referrer: m.referrer,
+    cost: m.cost,
+    consent: m.consent ? 1 : 0,
+    ...src(r),
+  };
+}
+
+export function conversionRow(m: ConversionMessage, r: ConsumedRecord) {
+  return {
+    message_id: m.messageId,
+    conversion_id: m.conversionId,
+    anonymous_id: m.anonymousId ?? '',
+    user_id: m.userId ?? '',
+    ts: ts(m.timestamp),
+    received_at: ts(m.receivedAt),
+    name: m.name,
+    value: m.value,
+    currency: m.currency,
+    stage: m.stage ?? '',
+    consent: m.consent ? 1 : 0,
+    ...src(r),
+  };
+}
+
+export function identityRow(m: IdentityMessage, r: ConsumedRecord) {
+  return {
+    message_id: m.messageId,
+    anonymous_id: m.anonymousId ?? '',
+    user_id: m.userId ?? '',
+    email_hash: m.emailHash ?? '',
+    phone_hash: m.phoneHash ?? '',
+    account_id: m.accountId ?? '',
+    link_type: 'deterministic',
+    confidence: 1,
+    ts: ts(m.timestamp),
+    received_at: ts(m.receivedAt),
+    ...src(r),
+  };
+}
+
+export function costRow(m: CostMessage, r: ConsumedRecord) {
+  return {
+    message_id: m.messageId,
+    date: m.date,
+    channel: m.channel,
+    campaign: m.campaign,
+    amount: m.amount,
+    currency: m.currency,
+    received_at: ts(m.receivedAt),
+    ...src(r),
+  };
+}
+
+export function deadletterRow(m: DeadletterMessage, r: ConsumedRecord) {
+  return {
+    message_id: m.messageId,
+    stage: m.stage,
+    reason: m.reason,
+    path: m.path,
+    payload: m.payload,
+    received_at: ts(m.receivedAt),
+    ...src(r),
+  };
+}
+
+export function creditRows(c: CreditMessage, r: ConsumedRecord, computedAt: number) {
+  return c.shares.map((s) => ({
+    conversion_id: c.conversionId,
+    model: c.model,
+    version: c.version,
+    touchpoint_id: s.touchpointId,
+    channel: s.channel,
+    campaign: s.campaign,
+    touch_ts: ts(s.touchTimestamp),
+    conversion_ts: ts(c.conversionTimestamp),
+    conversion_name: c.conversionName,
+    person_id: c.personId,
+    weight: s.weight,
+    value: s.value,
+    currency: c.currency,
+    retracted: 0,
+    computed_at: ts(computedAt),
+    ...src(r),
+  }));
+}

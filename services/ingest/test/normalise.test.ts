@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { TouchpointMessage, IdentityMessage, DeadletterMessage } from '@touchline/contracts';
+import { deriveChannel, normaliseEvent, hashEmail, derivedMessageId } from '../src/index.js';
+
+const ctx = { receivedAt: Date.parse('2026-11-22T12:00:00Z') };
+
+describe('channel grouping', () => {
+  it.each([
+    [{ interaction: 'click', channel: ' LinkedIn ' }, 'linkedin'],
+    [{ interaction: 'click', channel: 'linkedin' }, 'linkedin'],
+    [{ interaction: 'click', url: 'https://a.example/?gclid=x1' }, 'paid_search'],
+    [{ interaction: 'click', url: 'https://a.example/?li_fat_id=9' }, 'paid_social'],
+    [{ interaction: 'click', url: 'https://a.example/?utm_source=google&utm_medium=CPC' }, 'paid_search'],
+    [{ interaction: 'click', url: 'https://a.example/?utm_source=newsletter&utm_medium=Email' }, 'email'],
+    [{ interaction: 'visit', referrer: 'https://www.google.com/search?q=x', url: 'https://a.example/' }, 'organic_search'],
+    [{ interaction: 'visit', referrer: 'https://www.linkedin.com/feed', url: 'https://a.example/' }, 'organic_social'],
+    [{ interaction: 'visit', referrer: 'https://blog.other.example/post', url: 'https://a.example/' }, 'referral'],
+    [{ interaction: 'visit', referrer: 'https://a.example/pricing', url: 'https://a.example/' }, 'direct'],
+    [{ interaction: 'webinar' }, 'webinar'],
+    [{ interaction: 'event' }, 'events'],
+    [{ interaction: 'visit' }, 'direct'],
+  ])('%j → %s', (input, channel) => {
+    expect(deriveChannel(input).channel).toBe(channel);
+  });
+
+  it('keeps the UTM tags and click id it parsed, normalised', () => {
+    const f = deriveChannel({ interaction: 'click', url: 'https://a.example/?utm_source=LinkedIn&utm_medium=Paid%20Social&utm_campaign=ABM-Q4&fbclid=zz' });
+    expect(f).toMatchObject({ source: 'linkedin', medium: 'paid_social', campaign: 'ABM-Q4', clickId: 'zz', clickIdType: 'fbclid', channel: 'paid_social' });
+  });
+});
+
+describe('normaliseEvent', () => {
+  it('corrects client clock skew with receivedAt − (sentAt − timestamp)', () => {
+    const sentAt = ctx.receivedAt + 3_600_000; // client clock one hour fast
+    const n = normaliseEvent({ type: 'touch', anonymousId: 'a', interaction: 'visit', timestamp: ctx.receivedAt + 3_600_000 - 60_000 }, { ...ctx, sentAt });
+    expect(n.ok).toBe(true);
+    if (!n.ok) return;
+    expect(TouchpointMessage.parse(JSON.parse(String(n.record.value))).timestamp).toBe(ctx.receivedAt - 60_000);
+  });
+
+  it('clamps timestamps far in the future to the time of receipt', () => {
+    const n = normaliseEvent({ type: 'touch', anonymousId: 'a', interaction: 'visit', timestamp: ctx.receivedAt + 86_400_000 }, ctx);
+    if (!n.ok) throw new Error('rejected');
+    expect(JSON.parse(String(n.record.value)).timestamp).toBe(ctx.receivedAt);
+  });
+
+  it('hashes emails and phones: the clear value never leaves ingest', () => {
+    const raw = { type: 'identify', userId: 'u1', timestamp: '2026-11-22T10:00:00Z', traits: { email: ' Jane.Doe+news@GMail.com ', phone: '+49 (30) 123-456', accountId: 'acme' } };
+    const n = normaliseEvent(raw, ctx);
+    if (!n.ok) throw new Error(n.reason);
+    const text = String(n.record.value);
+    expect(text).not.toMatch(/jane|doe|gmail|123-456/i);
+    const msg = IdentityMessage.parse(JSON.parse(text));
+    expect(msg.emailHash).toBe(hashEmail('janedoe@gmail.com'));
+    expect(msg.accountId).toBe('acme');
+    expect(n.record.key).toBe('u1');
+  });
+
+  it('rejects with the JSON path and a reason, and dead-letters without the clear email', () => {
+    const n = normaliseEvent({ type: 'conversion', anonymousId: 'a', timestamp: 'yesterday', name: 'x', traits: { email: 'leak@example.com' } }, ctx);
+    expect(n.ok).toBe(false);
+    if (n.ok) return;
+    expect(n.reason).toContain('timestamp');
+    expect(n.reason).toContain('conversionId');
+    const dl = DeadletterMessage.parse(JSON.parse(String(n.deadletter.value)));
+    expect(dl.payload).not.toContain('leak@example.com');
+    expect(dl.reason).toBe(n.reason);
+  });
+
+  it('needs an anonymousId or a userId on people events', () => {
+    const n = normaliseEvent({ type: 'touch', interaction: 'visit', timestamp: 1 }, ctx);
+    expect(n.ok).toBe(false);
+    if (!n.ok) expect(n.reason).toContain('needs anonymousId or userId');
+  });
+
+  it('derives the same messageId for the same content, whatever the key order', () => {
+    const a = { type: 'touch', anonymousId: 'a', interaction: 'visit', timestamp: 5 };
+    const b = { timestamp: 5, interaction: 'visit', anonymousId: 'a', type: 'touch' };
+    expect(derivedMessageId(a)).toBe(derivedMessageId(b));
+    expect(derivedMessageId(a)).not.toBe(derivedMessageId({ ...a, timestamp: 6 }));
+    const n = normaliseEvent(a, ctx);
+    if (!n.ok) throw new Error(n.reason);
+    expect(JSON.parse(String(n.record.value)).messageId).toBe(derivedMessageId(a));
+  });
+
+  it('does not attribute events whose attribution consent is withheld, but keeps them', () => {
+    const n = normaliseEvent({ type: 'touch', anonymousId: 'a', interaction: 'visit', timestamp: 5, context: { consent: { attribution: false } } }, ctx);
+    if (!n.ok) throw new Error(n.reason);
+    expect(JSON.parse(String(n.record.value)).consent).toBe(false);
+  });
+});
