@@ -1,6 +1,6 @@
 import { startAlerts, type Alerts } from '@touchline/alerts';
 import { startAttributor } from '@touchline/attributor';
-import { topicNames, type TouchlineConfig } from '@touchline/contracts';
+import { groupNames, topicNames, type TouchlineConfig } from '@touchline/contracts';
 import { ingestRoutes } from '@touchline/ingest';
 import {
   KeyRing,
@@ -35,6 +35,7 @@ export interface Touchline {
  */
 export async function startTouchline(config: TouchlineConfig, logger: Logger): Promise<Touchline> {
   const topics = topicNames(config.TOUCHLINE_TOPIC_PREFIX);
+  const groups = groupNames(config.TOUCHLINE_TOPIC_PREFIX);
   const keys = resolveKeys(config);
   const ring = new KeyRing(keys);
   const bus = await openBus(config, logger);
@@ -50,9 +51,12 @@ export async function startTouchline(config: TouchlineConfig, logger: Logger): P
   });
   await app.register(async (scope) => ingestRoutes(scope, { bus, keys: ring, topics }));
   await app.register(async (scope) => sqlRoute(scope, { warehouse, keys: ring }));
-  const alerts = await startAlerts({ bus, warehouse, logger, topics, keys: ring, app });
-  const stitcher = await startStitcher({ bus, logger, topics, lookbackDays: config.TOUCHLINE_LOOKBACK_DAYS });
-  const attributors = await startAttributor({ bus, warehouse, logger, topics, halfLifeDays: config.TOUCHLINE_TIME_DECAY_HALF_LIFE_DAYS });
+  // Started side by side: joining a Kafka consumer group takes seconds each.
+  const [alerts, stitcher, attributors] = await Promise.all([
+    startAlerts({ bus, warehouse, logger, topics, groups, keys: ring, app }),
+    startStitcher({ bus, logger, topics, groups, lookbackDays: config.TOUCHLINE_LOOKBACK_DAYS }),
+    startAttributor({ bus, warehouse, logger, topics, groups, halfLifeDays: config.TOUCHLINE_TIME_DECAY_HALF_LIFE_DAYS }),
+  ]);
   consumers = [stitcher.consumer, ...attributors, alerts.consumer];
 
   const address = await app.listen({ port: config.PORT, host: config.HOST });

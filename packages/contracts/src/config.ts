@@ -42,6 +42,9 @@ export const KafkaConfig = z.object({
   /** Comma-separated brokers; when set, Kafka replaces the embedded log. */
   KAFKA_BROKERS: csv.optional(),
   KAFKA_CLIENT_ID: z.string().default('touchline'),
+  /** How long a consumer that died holds its partitions before the group moves them. */
+  KAFKA_SESSION_TIMEOUT_MS: int(1000, 300_000).default(30_000),
+  KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(3_000),
 });
 
 export const ClickHouseConfig = z.object({

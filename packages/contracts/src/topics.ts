@@ -19,3 +19,18 @@ export function topicNames(prefix: string): TopicMap {
   for (const [k, v] of Object.entries(TOPICS)) out[k as TopicName] = `${prefix}${v}`;
   return out;
 }
+
+/** Consumer groups, under the same prefix as the topics so that deployments sharing a cluster stay apart. */
+export const GROUPS = {
+  stitcher: 'stitcher',
+  warehouse: 'warehouse',
+  attributor: 'attributor',
+  alerts: 'alerts',
+} as const;
+export type GroupMap = { -readonly [K in keyof typeof GROUPS]: string };
+
+export function groupNames(prefix: string): GroupMap {
+  const out = {} as GroupMap;
+  for (const [k, v] of Object.entries(GROUPS)) out[k as keyof typeof GROUPS] = `${prefix}${v}`;
+  return out;
+}

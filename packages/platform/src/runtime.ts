@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { topicNames, type TopicMap, type TouchlineConfig } from '@touchline/contracts';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { groupNames, topicNames, type GroupMap, type TopicMap, type TouchlineConfig } from '@touchline/contracts';
 import { KeyRing } from './auth.js';
 import { EmbeddedBus } from './bus/embedded/index.js';
 import { KafkaBus } from './bus/kafka.js';
@@ -16,7 +16,12 @@ export async function openBus(config: TouchlineConfig, logger: Logger): Promise<
   const brokers = config.KAFKA_BROKERS ?? [];
   const bus: Bus =
     brokers.length > 0
-      ? await KafkaBus.connect({ brokers, clientId: config.KAFKA_CLIENT_ID, logger: logger.child({ component: 'kafka' }) })
+      ? await KafkaBus.connect({
+          brokers,
+          clientId: config.KAFKA_CLIENT_ID,
+          logger: logger.child({ component: 'kafka' }),
+          consumer: { sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS, heartbeatInterval: config.KAFKA_HEARTBEAT_INTERVAL_MS },
+        })
       : await EmbeddedBus.open({ dir: join(config.TOUCHLINE_DATA_DIR, 'log'), partitions: config.TOUCHLINE_PARTITIONS, logger });
   const topics = Object.values(topicNames(config.TOUCHLINE_TOPIC_PREFIX));
   await bus.ensureTopics(topics, config.TOUCHLINE_PARTITIONS);
@@ -49,7 +54,7 @@ export function buildHttp(opts: HttpOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: opts.logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: opts.bodyLimit ?? 512 * 1024,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: true,
   });
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, req, reply) => {
@@ -78,6 +83,7 @@ export interface StandaloneContext {
   logger: Logger;
   bus: Bus;
   topics: TopicMap;
+  groups: GroupMap;
   keys: KeyRing;
   warehouse: () => Promise<Warehouse>;
   /** The service's HTTP app, listening on PORT once setup returns. */
@@ -100,6 +106,7 @@ export async function runStandalone(name: string, setup: (ctx: StandaloneContext
     logger,
     bus,
     topics: topicNames(config.TOUCHLINE_TOPIC_PREFIX),
+    groups: groupNames(config.TOUCHLINE_TOPIC_PREFIX),
     keys: new KeyRing(k),
     warehouse: async () => (wh ??= await openWarehouse(config, logger)),
     http: async () => (app ??= buildHttp({ logger })),

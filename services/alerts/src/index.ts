@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { CreditMessage, type TopicMap } from '@touchline/contracts';
+import { CreditMessage, type GroupMap, type TopicMap } from '@touchline/contracts';
 import { startStage, type Bus, type Consumer, type KeyRing, type Logger, type Warehouse } from '@touchline/platform';
 import { RevenueBoard } from './board.js';
 import { DASHBOARD_HTML } from './dashboard.js';
@@ -13,6 +13,7 @@ export interface AlertsDeps {
   warehouse: Warehouse;
   logger: Logger;
   topics: TopicMap;
+  groups: GroupMap;
   keys: KeyRing;
   app: FastifyInstance;
 }
@@ -58,7 +59,7 @@ export async function startAlerts(deps: AlertsDeps): Promise<Alerts> {
   const consumer = await startStage({
     bus: deps.bus,
     logger,
-    groupId: 'touchline-alerts',
+    groupId: deps.groups.alerts,
     topics: [deps.topics.credits],
     schema: CreditMessage,
     deadletterTopic: deps.topics.deadletter,

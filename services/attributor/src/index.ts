@@ -7,6 +7,7 @@ import {
   JourneyMessage,
   TouchpointMessage,
   type CreditMessage,
+  type GroupMap,
   type TopicMap,
 } from '@touchline/contracts';
 import type { ModelName } from '@touchline/attribution';
@@ -21,6 +22,7 @@ export interface AttributorDeps {
   warehouse: Warehouse;
   logger: Logger;
   topics: TopicMap;
+  groups: GroupMap;
   halfLifeDays: number;
   models?: readonly ModelName[];
 }
@@ -42,10 +44,10 @@ export async function startAttributor(deps: AttributorDeps): Promise<Consumer[]>
   const sink = new WarehouseSink(deps.warehouse);
   const t = deps.topics;
 
-  const raw = await startStage({
+  const raw = startStage({
     bus: deps.bus,
     logger,
-    groupId: 'touchline-warehouse',
+    groupId: deps.groups.warehouse,
     topics: [t.touchpoints, t.conversions, t.identities, t.costs, t.deadletter],
     schema: RawMessage,
     deadletterTopic: t.deadletter,
@@ -78,10 +80,10 @@ export async function startAttributor(deps: AttributorDeps): Promise<Consumer[]>
   });
 
   const models = deps.models ?? STREAMING_MODELS;
-  const credits = await startStage({
+  const credits = startStage({
     bus: deps.bus,
     logger,
-    groupId: 'touchline-attributor',
+    groupId: deps.groups.attributor,
     topics: [t.journeys],
     schema: JourneyMessage,
     deadletterTopic: t.deadletter,
@@ -103,5 +105,5 @@ export async function startAttributor(deps: AttributorDeps): Promise<Consumer[]>
       }
     },
   });
-  return [raw, credits];
+  return Promise.all([raw, credits]);
 }

@@ -1,4 +1,4 @@
-import { InputMessage, type JourneyMessage, type TopicMap } from '@touchline/contracts';
+import { InputMessage, type GroupMap, type JourneyMessage, type TopicMap } from '@touchline/contracts';
 import { startStage, type Bus, type Consumer, type Logger } from '@touchline/platform';
 import { stitch } from './handler.js';
 import { StitcherState } from './state.js';
@@ -10,8 +10,8 @@ export interface StitcherDeps {
   bus: Bus;
   logger: Logger;
   topics: TopicMap;
+  groups: GroupMap;
   lookbackDays: number;
-  groupId?: string;
 }
 
 export interface Stitcher {
@@ -29,7 +29,7 @@ export async function startStitcher(deps: StitcherDeps): Promise<Stitcher> {
   const consumer = await startStage({
     bus: deps.bus,
     logger,
-    groupId: deps.groupId ?? 'touchline-stitcher',
+    groupId: deps.groups.stitcher,
     topics: [deps.topics.touchpoints, deps.topics.conversions, deps.topics.identities],
     schema: InputMessage,
     deadletterTopic: deps.topics.deadletter,

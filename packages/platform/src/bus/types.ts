@@ -52,6 +52,11 @@ export interface ConsumeOptions {
   /** Where a group with no committed offset starts. Default 'earliest'. */
   fromBeginning?: boolean;
   onError?: (err: unknown, batch: { topic: string; partition: number; firstOffset: string }) => void;
+  /**
+   * Default true. A reader that never commits (false) rebuilds state from the log without moving
+   * any group's position; use a throw-away group id for it.
+   */
+  commit?: boolean;
 }
 
 export interface Consumer {
@@ -73,6 +78,8 @@ export interface Bus {
   /** Appends to several topics; resolves once every record of every topic is durable. */
   publishMany(batches: Array<{ topic: string; records: BusRecord[] }>): Promise<void>;
   consume(options: ConsumeOptions): Promise<Consumer>;
+  /** Committed offsets (next offset to read) of `groupId` on `topic`; partitions never committed are absent. */
+  committedOffsets(groupId: string, topic: string): Promise<Map<number, string>>;
   /** Latest offset + 1 per partition (the "high watermark"), for lag and health. */
   endOffsets(topic: string): Promise<Map<number, string>>;
   /** Stops consumers and flushes; resolves when everything accepted is durable. */

@@ -63,7 +63,7 @@ export class EmbeddedConsumer implements Consumer {
     private readonly logger: EmbeddedLogger,
     private readonly onStopped: () => void,
   ) {
-    this.commitEnabled = (options as { commit?: boolean }).commit !== false;
+    this.commitEnabled = options.commit !== false;
   }
 
   start(): void {

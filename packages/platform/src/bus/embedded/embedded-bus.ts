@@ -390,7 +390,7 @@ export class EmbeddedBus implements Bus {
         }
         starts.set(log, start);
       }
-      if (initial.length > 0 && (options as { commit?: boolean }).commit !== false) await group.commit(initial);
+      if (initial.length > 0 && options.commit !== false) await group.commit(initial);
       const consumer: EmbeddedConsumer = new EmbeddedConsumer(options, group, logs, starts, this.backoff, this.logger, () => {
         if (this.consumers.get(groupId) === consumer) this.consumers.delete(groupId);
       });
