@@ -30,6 +30,11 @@ export const TouchpointMessage = z.object({
   cost: z.number(),
   /** false when the person withheld attribution consent: stored, never attributed. */
   consent: z.boolean(),
+  /** Client IP truncated before anything is stored (IPv4 last octet, IPv6 last 80 bits zeroed). */
+  ip: z.string().default(''),
+  userAgent: z.string().default(''),
+  /** The user agent is a known bot or crawler. */
+  bot: z.boolean().default(false),
 });
 export type TouchpointMessage = z.infer<typeof TouchpointMessage>;
 
@@ -121,12 +126,40 @@ export const JourneyMessage = z.object({
     stage: Stage.optional(),
   }),
   touches: z.array(JourneyTouch),
+  /**
+   * When the journey's lead and opportunity were created (the earliest conversions with those
+   * stages of the same person or account), for W-shaped credit. Absent when unknown.
+   */
+  milestones: z.object({ leadTime: z.number().optional(), opportunityTime: z.number().optional() }).optional(),
+  /** 'person' or 'account': the level this conversion is credited at. */
+  level: z.enum(['person', 'account']).default('person'),
   revision: z.number().int().nonnegative(),
   /** Microseconds since the epoch when the stitcher built this journey: the credit version. */
   emittedAt: z.number().int(),
   lookbackDays: z.number(),
 });
 export type JourneyMessage = z.infer<typeof JourneyMessage>;
+
+/**
+ * A journey whose window passed without a conversion (a "null path"): the touches that did not
+ * lead to a conversion. Markov, Shapley and data-driven models need them. Keyed by personId.
+ */
+export const NullPathMessage = z.object({
+  v,
+  kind: z.literal('null_path'),
+  personId: z.string(),
+  /** Identifies this null path; the same id again is the same path (deduplicate on it). */
+  pathId: z.string(),
+  touches: z.array(JourneyTouch),
+  /** When the window closed (ms). */
+  closedAt: z.number(),
+  emittedAt: z.number().int(),
+});
+export type NullPathMessage = z.infer<typeof NullPathMessage>;
+
+/** What the journeys topic carries. */
+export const JourneysTopicMessage = z.discriminatedUnion('kind', [JourneyMessage, NullPathMessage]);
+export type JourneysTopicMessage = z.infer<typeof JourneysTopicMessage>;
 
 export const CreditShare = z.object({
   touchpointId: z.string(),
@@ -181,3 +214,32 @@ export function decodeMessage<T extends z.ZodType>(
 export function formatIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
 }
+
+/**
+ * Touches found fraudulent (click farms, bursts, bots): the stitcher drops them from journeys and
+ * restates the credit of the conversions they were part of. Published on the alerts topic.
+ */
+export const FraudFlagMessage = z.object({
+  v,
+  kind: z.literal('fraud_flag'),
+  flagId: z.string(),
+  touchpointIds: z.array(z.string()),
+  reason: z.string(),
+  flaggedAt: z.number(),
+});
+export type FraudFlagMessage = z.infer<typeof FraudFlagMessage>;
+
+/**
+ * A person to forget (`POST /v1/privacy/delete`): ids as sent, the email only as its hash.
+ * Published on the identities topic so that the stitcher drops the person and later events.
+ */
+export const PrivacyDeleteMessage = z.object({
+  v,
+  kind: z.literal('privacy_delete'),
+  requestId: z.string(),
+  anonymousIds: z.array(z.string()),
+  userIds: z.array(z.string()),
+  emailHashes: z.array(z.string()),
+  requestedAt: z.number(),
+});
+export type PrivacyDeleteMessage = z.infer<typeof PrivacyDeleteMessage>;

@@ -4,7 +4,7 @@ import {
   CostMessage,
   DeadletterMessage,
   IdentityMessage,
-  JourneyMessage,
+  JourneysTopicMessage,
   TouchpointMessage,
   type CreditMessage,
   type GroupMap,
@@ -85,13 +85,15 @@ export async function startAttributor(deps: AttributorDeps): Promise<Consumer[]>
     logger,
     groupId: deps.groups.attributor,
     topics: [t.journeys],
-    schema: JourneyMessage,
+    schema: JourneysTopicMessage,
     deadletterTopic: t.deadletter,
     handle: async (items, batch) => {
       const computedAt = Date.now();
       const messages: CreditMessage[] = [];
       const rows: ReturnType<typeof creditRows> = [];
       for (const { message, record } of items) {
+        // Null paths feed the algorithmic models' path statistics; they earn no credit themselves.
+        if (message.kind !== 'journey') continue;
         for (const c of creditJourney(message, { models, halfLifeDays: deps.halfLifeDays })) {
           messages.push(c);
           for (const row of creditRows(c, record, computedAt)) rows.push(row);

@@ -34,6 +34,9 @@ export function touchpointRow(m: TouchpointMessage, r: ConsumedRecord) {
     referrer: m.referrer,
     cost: m.cost,
     consent: m.consent ? 1 : 0,
+    ip: m.ip,
+    user_agent: m.userAgent,
+    bot: m.bot ? 1 : 0,
     ...src(r),
   };
 }

@@ -11,6 +11,7 @@ const journey = (touches: Array<[string, number]>, value = 200): JourneyMessage 
   personId: 'u:1',
   conversion: { conversionId: 'c1', messageId: 'm', name: 'purchase', timestamp: T, value, currency: 'EUR' },
   touches: touches.map(([channel, at], i) => ({ messageId: `t${i}`, timestamp: at, interaction: 'click', channel, campaign: `${channel}-cmp`, source: '', medium: '' })),
+  level: 'person',
   revision: 0,
   emittedAt: 1_000_000,
   lookbackDays: 90,

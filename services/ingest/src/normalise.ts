@@ -9,6 +9,7 @@ import {
 } from '@touchline/contracts';
 import type { BusRecord } from '@touchline/platform';
 import { deriveChannel } from './channel.js';
+import { isBotUserAgent, truncateIp } from './client.js';
 import { hashEmail, hashPhone, scrubEmails, sha256Hex } from './privacy.js';
 
 export interface IngestContext {
@@ -76,6 +77,9 @@ export function normaliseEvent(raw: unknown, ctx: IngestContext): Normalised {
         referrer: stripQueryPii(referrer),
         cost: e.cost ?? 0,
         consent,
+        ip: truncateIp(e.context?.ip),
+        userAgent: (e.context?.userAgent ?? '').slice(0, 512),
+        bot: isBotUserAgent(e.context?.userAgent),
       };
       return { ok: true, topic: 'touchpoints', record: { key, value: JSON.stringify(msg) } };
     }

@@ -89,3 +89,23 @@ describe('normaliseEvent', () => {
     expect(JSON.parse(String(n.record.value)).consent).toBe(false);
   });
 });
+
+describe('client context', () => {
+  it('truncates IPs before anything is stored and flags bots', async () => {
+    const { truncateIp, isBotUserAgent } = await import('../src/client.js');
+    expect(truncateIp('203.0.113.77')).toBe('203.0.113.0');
+    expect(truncateIp('::ffff:203.0.113.77')).toBe('203.0.113.0');
+    expect(truncateIp('2001:db8:85a3:8d3:1319:8a2e:370:7348')).toBe('2001:db8:85a3::');
+    expect(truncateIp('2001:db8::1')).toBe('2001:db8:0::');
+    expect(truncateIp('not-an-ip')).toBe('');
+    expect(isBotUserAgent('Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)')).toBe(true);
+    expect(isBotUserAgent('curl/8.5.0')).toBe(true);
+    expect(isBotUserAgent('Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36')).toBe(false);
+    const n = normaliseEvent({ type: 'touch', anonymousId: 'a', interaction: 'click', timestamp: 5, context: { ip: '198.51.100.23', userAgent: 'curl/8.5.0' } }, ctx);
+    if (!n.ok) throw new Error(n.reason);
+    const msg = JSON.parse(String(n.record.value));
+    expect(msg.ip).toBe('198.51.100.0');
+    expect(msg.bot).toBe(true);
+    expect(String(n.record.value)).not.toContain('198.51.100.23');
+  });
+});

@@ -163,6 +163,7 @@ export class StitcherState {
           ...(c.stage ? { stage: c.stage } : {}),
         },
         touches: touches.map(journeyTouch),
+        level: 'person',
         revision,
         emittedAt: this.tick(),
         lookbackDays: this.opts.lookbackDays,

@@ -7,7 +7,7 @@ const T0 = Date.parse('2026-10-01T00:00:00Z');
 
 const touch = (id: string, ids: { anonymousId?: string; userId?: string }, at: number, channel = 'email', consent = true): TouchpointMessage => ({
   v: 1, kind: 'touchpoint', messageId: id, ...ids, timestamp: at, receivedAt: at, interaction: 'click', channel,
-  source: '', medium: '', campaign: '', content: '', term: '', clickId: '', clickIdType: '', url: '', referrer: '', cost: 0, consent,
+  source: '', medium: '', campaign: '', content: '', term: '', clickId: '', clickIdType: '', url: '', referrer: '', cost: 0, consent, ip: '', userAgent: '', bot: false,
 });
 const conversion = (id: string, ids: { anonymousId?: string; userId?: string }, at: number, messageId = `${id}-m`): ConversionMessage => ({
   v: 1, kind: 'conversion', messageId, conversionId: id, ...ids, timestamp: at, receivedAt: at, name: 'purchase', value: 100, currency: 'EUR', consent: true,

@@ -1,4 +1,73 @@
-/** `touchline bench [stage]`: placeholder replaced below. */
-export async function benchCommand(_args: string[]): Promise<number> {
-  return 1;
+import { cpus, totalmem } from 'node:os';
+
+/**
+ * `touchline bench [stage ...] [--quick]`: each stage measures one part of Touchline together with a
+ * raw baseline in the same run (the machine is shared and noisy, so ratios say more than absolute
+ * numbers). Results print as a markdown table for docs/benchmarks.md.
+ */
+export interface BenchRow {
+  metric: string;
+  value: number;
+  unit: string;
+  /** The raw baseline measured in the same run, when there is one. */
+  baseline?: { what: string; value: number };
+}
+
+export interface BenchStage {
+  describe: string;
+  run(opts: { quick: boolean; log: (line: string) => void }): Promise<BenchRow[]>;
+}
+
+const STAGES: Record<string, () => Promise<BenchStage>> = {
+  pipeline: async () => (await import('./bench/pipeline.js')).default,
+};
+
+export function registerBenchStage(name: string, load: () => Promise<BenchStage>): void {
+  STAGES[name] = load;
+}
+
+export async function benchCommand(args: string[]): Promise<number> {
+  const quick = args.includes('--quick');
+  const names = args.filter((a) => !a.startsWith('--'));
+  const unknown = names.filter((n) => !(n in STAGES));
+  if (unknown.length) {
+    process.stderr.write(`bench: unknown stage ${unknown.join(', ')}; stages: ${Object.keys(STAGES).join(', ')}\n`);
+    return 2;
+  }
+  const selected = names.length ? names : Object.keys(STAGES);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const out: string[] = [
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+    `date: ${new Date().toISOString().slice(0, 10)}`,
+    '',
+  ];
+  for (const name of selected) {
+    const stage = await STAGES[name]!();
+    log(`bench ${name}: ${stage.describe}`);
+    const rows = await stage.run({ quick, log });
+    out.push(`### ${name}`, '', `command: \`npm run bench -- ${name}${quick ? ' --quick' : ''}\``, '', '| metric | value | raw baseline (same run) | ratio |', '| --- | --- | --- | --- |');
+    for (const r of rows) {
+      const ratio = r.baseline && r.baseline.value !== 0 ? `${(r.value / r.baseline.value).toFixed(2)}×` : '';
+      out.push(`| ${r.metric} | ${fmt(r.value)} ${r.unit} | ${r.baseline ? `${r.baseline.what}: ${fmt(r.baseline.value)} ${r.unit}` : ''} | ${ratio} |`);
+    }
+    out.push('');
+  }
+  process.stdout.write(out.join('\n') + '\n');
+  return 0;
+}
+
+function fmt(x: number): string {
+  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
+  if (Math.abs(x) >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+}
+
+/** Median and percentiles of a sample. */
+export function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const i = (s.length - 1) * q;
+  const lo = Math.floor(i);
+  const hi = Math.ceil(i);
+  return s[lo]! + (s[hi]! - s[lo]!) * (i - lo);
 }

@@ -29,6 +29,9 @@ export const statements = [
     referrer String,
     cost Float64,
     consent UInt8,
+    ip String,
+    user_agent String,
+    bot UInt8,
     src_topic LowCardinality(String),
     src_partition UInt32,
     src_offset UInt64
