@@ -14,7 +14,7 @@ import {
   type ResolvedKeys,
   type Warehouse,
 } from '@touchline/platform';
-import { startStitcher } from '@touchline/stitcher';
+import { Windows, startStitcher } from '@touchline/stitcher';
 import type { FastifyInstance } from 'fastify';
 import { startDemoFeed } from './demo.js';
 import { sqlRoute } from './sql-route.js';
@@ -54,7 +54,7 @@ export async function startTouchline(config: TouchlineConfig, logger: Logger): P
   // Started side by side: joining a Kafka consumer group takes seconds each.
   const [alerts, stitcher, attributors] = await Promise.all([
     startAlerts({ bus, warehouse, logger, topics, groups, keys: ring, app }),
-    startStitcher({ bus, logger, topics, groups, lookbackDays: config.TOUCHLINE_LOOKBACK_DAYS }),
+    startStitcher({ bus, logger, topics, groups, windows: Windows.fromConfig(config), maxTouchesPerJourney: config.TOUCHLINE_MAX_TOUCHES_PER_JOURNEY }),
     startAttributor({ bus, warehouse, logger, topics, groups, halfLifeDays: config.TOUCHLINE_TIME_DECAY_HALF_LIFE_DAYS }),
   ]);
   consumers = [stitcher.consumer, ...attributors, alerts.consumer];

@@ -54,8 +54,47 @@ export const ClickHouseConfig = z.object({
   CLICKHOUSE_PASSWORD: z.string().default(''),
 });
 
+const ConversionWindow = z
+  .object({
+    lookbackDays: z.number().positive().max(3650).optional(),
+    viewThroughDays: z.number().nonnegative().max(3650).optional(),
+    level: z.enum(['person', 'account']).optional(),
+  })
+  .strict();
+
+const jsonObject = <T extends z.ZodType>(schema: T) =>
+  z.union([
+    z.string().transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    }).pipe(schema),
+    schema,
+  ]);
+
+/** Industry presets of lookback and view-through windows (days). */
+export const WINDOW_PRESETS = {
+  default: undefined,
+  saas_smb: { lookbackDays: 60, viewThroughDays: 14 },
+  machinery: { lookbackDays: 365, viewThroughDays: 30 },
+  consulting: { lookbackDays: 180, viewThroughDays: 21 },
+  enterprise_software: { lookbackDays: 540, viewThroughDays: 45 },
+} as const;
+
 export const PipelineConfig = z.object({
   TOUCHLINE_LOOKBACK_DAYS: z.coerce.number().positive().max(3650).default(90),
+  /** Impressions count only this close to the conversion. */
+  TOUCHLINE_VIEW_THROUGH_DAYS: z.coerce.number().nonnegative().max(3650).default(1),
+  /** Sets lookback and view-through together; explicit per-conversion windows still win. */
+  TOUCHLINE_WINDOW_PRESET: z.enum(['default', 'saas_smb', 'machinery', 'consulting', 'enterprise_software']).default('default'),
+  /** Per conversion name: `{"deal": {"lookbackDays": 365, "viewThroughDays": 30, "level": "account"}}`. */
+  TOUCHLINE_CONVERSION_WINDOWS: jsonObject(z.record(z.string(), ConversionWindow)).default({}),
+  /** Conversions with these stages are credited on the whole account's journey. */
+  TOUCHLINE_ACCOUNT_STAGES: csv.default(['opportunity', 'closed_won']),
+  TOUCHLINE_MAX_TOUCHES_PER_JOURNEY: int(1, 100_000).default(500),
   TOUCHLINE_TIME_DECAY_HALF_LIFE_DAYS: z.coerce.number().positive().max(3650).default(7),
   /** Milliseconds a batch writer waits before flushing a partial batch. */
   TOUCHLINE_FLUSH_MS: int(1, 60_000).default(100),

@@ -133,6 +133,8 @@ export const JourneyMessage = z.object({
   milestones: z.object({ leadTime: z.number().optional(), opportunityTime: z.number().optional() }).optional(),
   /** 'person' or 'account': the level this conversion is credited at. */
   level: z.enum(['person', 'account']).default('person'),
+  /** The person was deleted (privacy) or the conversion withdrawn: its credit must be retracted. */
+  retracted: z.boolean().default(false),
   revision: z.number().int().nonnegative(),
   /** Microseconds since the epoch when the stitcher built this journey: the credit version. */
   emittedAt: z.number().int(),
@@ -150,6 +152,7 @@ export const NullPathMessage = z.object({
   personId: z.string(),
   /** Identifies this null path; the same id again is the same path (deduplicate on it). */
   pathId: z.string(),
+  /** Empty when an earlier null path of this id is withdrawn (a late conversion, a merge, a deletion). */
   touches: z.array(JourneyTouch),
   /** When the window closed (ms). */
   closedAt: z.number(),

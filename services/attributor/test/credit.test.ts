@@ -12,6 +12,7 @@ const journey = (touches: Array<[string, number]>, value = 200): JourneyMessage 
   conversion: { conversionId: 'c1', messageId: 'm', name: 'purchase', timestamp: T, value, currency: 'EUR' },
   touches: touches.map(([channel, at], i) => ({ messageId: `t${i}`, timestamp: at, interaction: 'click', channel, campaign: `${channel}-cmp`, source: '', medium: '' })),
   level: 'person',
+  retracted: false,
   revision: 0,
   emittedAt: 1_000_000,
   lookbackDays: 90,

@@ -1,17 +1,30 @@
-import { InputMessage, type GroupMap, type JourneyMessage, type TopicMap } from '@touchline/contracts';
+import { z } from 'zod';
+import {
+  ConversionMessage,
+  CostMessage,
+  FraudFlagMessage,
+  IdentityMessage,
+  PrivacyDeleteMessage,
+  TouchpointMessage,
+  type GroupMap,
+  type TopicMap,
+} from '@touchline/contracts';
 import { startStage, type Bus, type Consumer, type Logger } from '@touchline/platform';
-import { stitch } from './handler.js';
-import { StitcherState } from './state.js';
+import { stitch, type StitcherInput } from './handler.js';
+import { StitcherState, type StitchOutput } from './state.js';
+import type { Windows } from './windows.js';
 
-export { StitcherState } from './state.js';
-export { stitch } from './handler.js';
+export { StitcherState, type StitchOutput } from './state.js';
+export { stitch, type StitcherInput } from './handler.js';
+export { Windows } from './windows.js';
 
 export interface StitcherDeps {
   bus: Bus;
   logger: Logger;
   topics: TopicMap;
   groups: GroupMap;
-  lookbackDays: number;
+  windows: Windows;
+  maxTouchesPerJourney?: number;
 }
 
 export interface Stitcher {
@@ -20,29 +33,40 @@ export interface Stitcher {
 }
 
 /**
- * Consumes touchpoints, conversions and identities; publishes a journey for every conversion and a
- * restated one whenever late data changes it. State is rebuilt from the log at start.
+ * Everything the stitcher reads, on four topics. The alerts topic also carries other kinds (alerts,
+ * suggestions); only fraud flags concern the stitcher, the rest is skipped, not dead-lettered.
+ */
+const StitcherMessage = z.union([
+  z.discriminatedUnion('kind', [TouchpointMessage, ConversionMessage, IdentityMessage, CostMessage, FraudFlagMessage, PrivacyDeleteMessage]),
+  z.object({ v: z.literal(1), kind: z.string() }).loose().transform(() => undefined),
+]);
+
+/**
+ * Consumes touchpoints, conversions, identities (with privacy deletes) and fraud flags; publishes a
+ * journey for every conversion, a restated one whenever late data changes it, and null paths.
+ * State is rebuilt from the log at start.
  */
 export async function startStitcher(deps: StitcherDeps): Promise<Stitcher> {
-  const state = new StitcherState({ lookbackDays: deps.lookbackDays });
+  const state = new StitcherState({ windows: deps.windows, ...(deps.maxTouchesPerJourney ? { maxTouchesPerJourney: deps.maxTouchesPerJourney } : {}) });
   const logger = deps.logger.child({ service: 'stitcher' });
+  const apply = (m: StitcherInput | undefined): StitchOutput[] => (m ? stitch(state, m) : []);
   const consumer = await startStage({
     bus: deps.bus,
     logger,
     groupId: deps.groups.stitcher,
-    topics: [deps.topics.touchpoints, deps.topics.conversions, deps.topics.identities],
-    schema: InputMessage,
+    topics: [deps.topics.touchpoints, deps.topics.conversions, deps.topics.identities, deps.topics.alerts],
+    schema: StitcherMessage,
     deadletterTopic: deps.topics.deadletter,
     restore: (items) => {
-      for (const { message } of items) stitch(state, message);
+      for (const { message } of items) apply(message);
     },
     handle: async (items) => {
-      const journeys: JourneyMessage[] = [];
-      for (const { message } of items) journeys.push(...stitch(state, message));
-      if (journeys.length === 0) return;
+      const out: StitchOutput[] = [];
+      for (const { message } of items) out.push(...apply(message));
+      if (out.length === 0) return;
       await deps.bus.publish(
         deps.topics.journeys,
-        journeys.map((j) => ({ key: j.conversion.conversionId, value: JSON.stringify(j) })),
+        out.map((j) => ({ key: j.kind === 'journey' ? j.conversion.conversionId : j.personId, value: JSON.stringify(j) })),
       );
     },
   });

@@ -1,90 +1,206 @@
 import type {
   ConversionMessage,
+  FraudFlagMessage,
   IdentityMessage,
   JourneyMessage,
   JourneyTouch,
+  NullPathMessage,
+  PrivacyDeleteMessage,
   TouchpointMessage,
 } from '@touchline/contracts';
+import { MinHeap } from './heap.js';
+import type { Windows } from './windows.js';
 
 const DAY_MS = 86_400_000;
 
+/** What the stitcher keeps of a touch: what journeys carry, plus what eligibility needs. */
+interface StoredTouch extends JourneyTouch {
+  consent: boolean;
+  /** An identity node of its person when it arrived (find() gives the person now). */
+  node: string;
+}
+
 interface StoredConversion {
   conv: ConversionMessage;
-  /** Touch ids of the journey last emitted for it, to emit again only when they change. */
+  /** What was last emitted for it, to emit again only when it changes. */
   lastSignature: string | undefined;
   revision: number;
 }
 
 interface Person {
-  /** Identity nodes of this person: `a:<anonymousId>`, `u:<userId>`, `e:<emailHash>`, `p:<phoneHash>`. */
+  /** Identity nodes: `a:<anonymousId>`, `u:<userId>`, `e:<emailHash>`, `p:<phoneHash>`. */
   nodes: string[];
-  touches: Map<string, TouchpointMessage>;
+  /** Sorted by (timestamp, messageId). */
+  touches: StoredTouch[];
   conversions: Map<string, StoredConversion>;
+  /** The account, from the identify with the latest (timestamp, messageId) that named one. */
+  account: { id: string; at: number; messageId: string } | undefined;
+  /** Null paths emitted for this person: pathId → signature. */
+  nullPaths: Map<string, string>;
+  /** The earliest pending null-path deadline queued for this person. */
+  deadline: number;
 }
 
 export interface StitcherOptions {
-  lookbackDays: number;
+  windows: Windows;
+  /** Touches per journey at most; the oldest are dropped first. */
+  maxTouchesPerJourney?: number;
   /** Microsecond clock for journey versions. */
   nowMicros?: () => number;
 }
 
+export type StitchOutput = JourneyMessage | NullPathMessage;
+
 /**
- * Identity graph and open journeys. People are connected components of identity nodes (union-find);
- * identify events and events carrying both an anonymousId and a userId join them. A conversion's
- * journey is its person's consented touches inside the lookback window before it.
+ * Identity graph and open journeys.
  *
- * Every mutation ends in the same place: the journeys of the touched person are rebuilt and emitted
- * when their touches differ from what was last emitted. So the journeys finally emitted depend only
- * on the set of events, not on their arrival order; a late touch or merge yields a restatement.
+ * People are connected components of identity nodes (union-find). Identify events, and events that
+ * carry both an anonymousId and a userId, join them. An identify naming an accountId places the
+ * person in that account; an account's journey is the union of its people's touches.
+ *
+ * Every mutation ends in the same place: the journeys of the affected people (and of their account)
+ * are rebuilt from the state and emitted when they differ from what was emitted before. So what is
+ * finally emitted depends only on the set of events, not on their order; a late touch, a late merge
+ * or a fraud flag yields a restatement.
+ *
+ * Null paths: touches of a person not followed by a conversion within the lookback window form a
+ * null path once event time (the largest timestamp seen) has passed the window's end. A later
+ * event that changes or converts it re-emits or withdraws it under the same `pathId`.
  */
 export class StitcherState {
   private readonly parent = new Map<string, string>();
   private readonly people = new Map<string, Person>();
-  /** conversionId → root node, so a resent conversion is credited once. */
-  private readonly conversionOwner = new Map<string, string>();
+  /** conversionId → a node of its person, so a resent conversion is credited once. */
+  private readonly conversionNode = new Map<string, string>();
+  /** Every stored touch by messageId: deduplication and fraud flags. */
+  private readonly touchIndex = new Map<string, StoredTouch>();
+  private readonly accounts = new Map<string, Set<string>>();
   private readonly seenMessages = new Set<string>();
-  private readonly lookbackMs: number;
+  private readonly excludedTouches = new Set<string>();
+  private readonly deletedNodes = new Set<string>();
+  private readonly deadlines = new MinHeap<{ at: number; node: string }>((a, b) => a.at - b.at);
+  private readonly strings = new Map<string, string>();
+  private readonly maxTouches: number;
   private readonly nowMicros: () => number;
   private lastMicros = 0;
+  /** Event time: the largest timestamp seen on any input. */
+  private watermark = -Infinity;
 
   constructor(private readonly opts: StitcherOptions) {
-    this.lookbackMs = opts.lookbackDays * DAY_MS;
+    this.maxTouches = opts.maxTouchesPerJourney ?? 500;
     this.nowMicros = opts.nowMicros ?? (() => Math.floor(performance.timeOrigin * 1000 + performance.now() * 1000));
   }
 
   get stats() {
     let touches = 0;
-    for (const p of this.people.values()) touches += p.touches.size;
-    return { people: this.people.size, touches, conversions: this.conversionOwner.size };
+    for (const p of this.people.values()) touches += p.touches.length;
+    return { people: this.people.size, touches, conversions: this.conversionNode.size, accounts: this.accounts.size };
   }
 
-  applyTouch(t: TouchpointMessage): JourneyMessage[] {
-    if (this.seenMessages.has(t.messageId)) return [];
-    this.seenMessages.add(t.messageId);
-    const root = this.joinIds(idNodes(t));
-    this.people.get(root)!.touches.set(t.messageId, t);
-    return this.refresh(root);
+  applyTouch(t: TouchpointMessage): StitchOutput[] {
+    if (this.touchIndex.has(t.messageId) || this.excludedTouches.has(t.messageId)) return [];
+    const nodes = idNodes(t);
+    if (this.isDeleted(nodes)) return [];
+    const out = this.advance(t.timestamp);
+    const root = this.joinIds(nodes);
+    const stored = this.storedTouch(t, nodes[0]!);
+    this.touchIndex.set(t.messageId, stored);
+    insertSorted(this.people.get(root)!.touches, stored);
+    return [...out, ...this.refresh(root)];
   }
 
-  applyIdentity(i: IdentityMessage): JourneyMessage[] {
+  applyIdentity(i: IdentityMessage): StitchOutput[] {
     if (this.seenMessages.has(i.messageId)) return [];
     this.seenMessages.add(i.messageId);
     const nodes = idNodes(i);
     if (i.emailHash) nodes.push(`e:${i.emailHash}`);
     if (i.phoneHash) nodes.push(`p:${i.phoneHash}`);
-    if (nodes.length === 0) return [];
-    return this.refresh(this.joinIds(nodes));
+    if (nodes.length === 0 || this.isDeleted(nodes)) return [];
+    const out = this.advance(i.timestamp);
+    const root = this.joinIds(nodes);
+    if (i.accountId) this.setAccount(root, { id: i.accountId, at: i.timestamp, messageId: i.messageId });
+    return [...out, ...this.refresh(this.find(root))];
   }
 
-  applyConversion(c: ConversionMessage): JourneyMessage[] {
-    if (this.conversionOwner.has(c.conversionId)) return [];
-    const root = this.joinIds(idNodes(c));
-    this.conversionOwner.set(c.conversionId, root);
+  applyConversion(c: ConversionMessage): StitchOutput[] {
+    if (this.conversionNode.has(c.conversionId)) return [];
+    const nodes = idNodes(c);
+    if (this.isDeleted(nodes)) return [];
+    const out = this.advance(c.timestamp);
+    const root = this.joinIds(nodes);
+    this.conversionNode.set(c.conversionId, nodes[0]!);
     this.people.get(root)!.conversions.set(c.conversionId, { conv: c, lastSignature: undefined, revision: 0 });
-    return this.refresh(root);
+    return [...out, ...this.refresh(root)];
   }
 
-  /** Finds the component of the given nodes, merging components as needed; returns the root. */
+  /** Flagged touches leave every journey they were in; the journeys are restated. */
+  applyFraudFlag(f: FraudFlagMessage): StitchOutput[] {
+    const roots = new Set<string>();
+    for (const id of f.touchpointIds) {
+      if (this.excludedTouches.has(id)) continue;
+      this.excludedTouches.add(id);
+      const stored = this.touchIndex.get(id);
+      if (stored === undefined) continue;
+      this.touchIndex.delete(id);
+      const root = this.find(stored.node);
+      const p = this.people.get(root);
+      if (p) p.touches = p.touches.filter((x) => x !== stored);
+      roots.add(root);
+    }
+    return [...roots].flatMap((r) => this.refresh(r));
+  }
+
+  /**
+   * Forgets a person: their touches, conversions and links. Their conversions are emitted once more
+   * as retracted (so credit is withdrawn), their null paths withdrawn, and later events carrying
+   * any of their ids are dropped.
+   */
+  applyPrivacyDelete(d: PrivacyDeleteMessage): StitchOutput[] {
+    const nodes = [
+      ...d.anonymousIds.map((x) => `a:${x}`),
+      ...d.userIds.map((x) => `u:${x}`),
+      ...d.emailHashes.map((x) => `e:${x}`),
+    ];
+    const out: StitchOutput[] = [];
+    const roots = new Set(nodes.filter((n) => this.parent.has(n)).map((n) => this.find(n)));
+    for (const n of nodes) this.deletedNodes.add(n);
+    for (const root of roots) {
+      const p = this.people.get(root)!;
+      const personId = this.personId(p);
+      for (const stored of p.conversions.values()) {
+        if (stored.lastSignature === undefined) continue;
+        out.push(this.journey(stored, personId, [], undefined, 'person', true));
+        this.conversionNode.delete(stored.conv.conversionId);
+      }
+      for (const pathId of p.nullPaths.keys()) out.push(this.nullPath(personId, pathId, [], 0));
+      for (const t of p.touches) this.touchIndex.delete(t.messageId);
+      for (const n of p.nodes) this.deletedNodes.add(n);
+      if (p.account) this.accounts.get(p.account.id)?.delete(root);
+      this.people.delete(root);
+      const accountRoots = p.account ? [...(this.accounts.get(p.account.id) ?? [])] : [];
+      for (const r of accountRoots) out.push(...this.refresh(r));
+    }
+    return out;
+  }
+
+  private isDeleted(nodes: string[]): boolean {
+    return this.deletedNodes.size > 0 && nodes.some((n) => this.deletedNodes.has(n));
+  }
+
+  /** Moves event time forward and closes the null paths whose window ended. */
+  private advance(timestamp: number): StitchOutput[] {
+    if (timestamp <= this.watermark) return [];
+    this.watermark = timestamp;
+    const out: StitchOutput[] = [];
+    const due = new Set<string>();
+    while (this.deadlines.size > 0 && this.deadlines.peek()!.at <= this.watermark) {
+      const { node } = this.deadlines.pop()!;
+      if (this.parent.has(node)) due.add(this.find(node));
+    }
+    for (const root of due) if (this.people.has(root)) out.push(...this.refresh(root, false));
+    return out;
+  }
+
   private joinIds(nodes: string[]): string {
     let root = this.find(nodes[0]!);
     for (const n of nodes.slice(1)) root = this.union(root, this.find(n));
@@ -94,7 +210,7 @@ export class StitcherState {
   private find(node: string): string {
     if (!this.parent.has(node)) {
       this.parent.set(node, node);
-      this.people.set(node, { nodes: [node], touches: new Map(), conversions: new Map() });
+      this.people.set(node, { nodes: [node], touches: [], conversions: new Map(), account: undefined, nullPaths: new Map(), deadline: Infinity });
       return node;
     }
     let r = node;
@@ -112,18 +228,32 @@ export class StitcherState {
     if (a === b) return a;
     const pa = this.people.get(a)!;
     const pb = this.people.get(b)!;
-    // Merge the smaller person into the larger.
     const [big, small, bigRoot, smallRoot] =
-      pa.touches.size + pa.nodes.length >= pb.touches.size + pb.nodes.length ? [pa, pb, a, b] : [pb, pa, b, a];
+      pa.touches.length + pa.nodes.length >= pb.touches.length + pb.nodes.length ? [pa, pb, a, b] : [pb, pa, b, a];
     this.parent.set(smallRoot, bigRoot);
     for (const n of small.nodes) big.nodes.push(n);
-    for (const [id, t] of small.touches) big.touches.set(id, t);
-    for (const [id, c] of small.conversions) {
-      big.conversions.set(id, c);
-      this.conversionOwner.set(id, bigRoot);
-    }
+    big.touches = mergeSorted(big.touches, small.touches);
+    big.deadline = Math.min(big.deadline, small.deadline);
+    for (const [id, c] of small.conversions) big.conversions.set(id, c);
+    // Null paths emitted under the smaller person are diffed from the merged person: withdrawn or
+    // replaced under the merged person's id.
+    for (const [id, sig] of small.nullPaths) big.nullPaths.set(id, sig);
+    for (const acc of [pa.account, pb.account]) if (acc) this.accounts.get(acc.id)?.delete(acc === pa.account ? a : b);
+    const account = newer(pa.account, pb.account);
+    big.account = undefined;
     this.people.delete(smallRoot);
+    if (account) this.setAccount(bigRoot, account);
     return bigRoot;
+  }
+
+  private setAccount(root: string, account: NonNullable<Person['account']>): void {
+    const p = this.people.get(root)!;
+    const chosen = newer(p.account, account)!;
+    if (p.account) this.accounts.get(p.account.id)?.delete(root);
+    p.account = chosen;
+    let members = this.accounts.get(chosen.id);
+    if (!members) this.accounts.set(chosen.id, (members = new Set()));
+    members.add(root);
   }
 
   /** The person's id: stable for a component, the smallest of its user ids, else of its nodes. */
@@ -135,41 +265,170 @@ export class StitcherState {
     return best!;
   }
 
-  private refresh(root: string): JourneyMessage[] {
-    const p = this.people.get(root)!;
+  /** Rebuilds and emits what changed for a person and, with `account`, for their account's journeys. */
+  private refresh(root: string, account = true): StitchOutput[] {
+    const p = this.people.get(root);
+    if (!p) return [];
+    const out = [...this.refreshConversions(root, p, 'person'), ...this.refreshNullPaths(root, p)];
+    if (account && p.account) {
+      for (const member of this.accounts.get(p.account.id) ?? []) {
+        const m = this.people.get(member);
+        if (m) out.push(...this.refreshConversions(member, m, 'account'));
+      }
+    }
+    return out;
+  }
+
+  private levelOf(c: ConversionMessage, p: Person): 'person' | 'account' {
+    return p.account ? this.opts.windows.levelOf(c.name, c.stage) : 'person';
+  }
+
+  private refreshConversions(_root: string, p: Person, only: 'person' | 'account'): StitchOutput[] {
     if (p.conversions.size === 0) return [];
-    const sorted = [...p.touches.values()].filter((t) => t.consent).sort(byTime);
-    const out: JourneyMessage[] = [];
+    const out: StitchOutput[] = [];
+    let personTouches: StoredTouch[] | undefined;
+    let accountTouches: StoredTouch[] | undefined;
+    let accountConversions: ConversionMessage[] | undefined;
     for (const stored of p.conversions.values()) {
       const c = stored.conv;
       if (!c.consent) continue;
-      const touches = sorted.filter((t) => t.timestamp <= c.timestamp && c.timestamp - t.timestamp <= this.lookbackMs);
-      const signature = touches.map((t) => t.messageId).join('\u0000');
+      const level = this.levelOf(c, p);
+      // An account's journeys change with any member; a person's only with the person.
+      if (only === 'account' && level !== 'account') continue;
+      let pool: StoredTouch[];
+      let milestoneSource: Iterable<ConversionMessage>;
+      if (level === 'account') {
+        accountTouches ??= this.accountTouches(p.account!.id);
+        accountConversions ??= this.accountConversions(p.account!.id);
+        pool = accountTouches;
+        milestoneSource = accountConversions;
+      } else {
+        personTouches ??= p.touches;
+        pool = personTouches;
+        milestoneSource = [...p.conversions.values()].map((s) => s.conv);
+      }
+      const touches = this.eligible(pool, c);
+      const milestones = milestonesOf(milestoneSource, c.timestamp);
+      const signature = `${level}|${milestones?.leadTime ?? ''}|${milestones?.opportunityTime ?? ''}|${touches.map((t) => t.messageId).join('\u0000')}`;
       if (signature === stored.lastSignature) continue;
-      const revision = stored.lastSignature === undefined ? 0 : stored.revision + 1;
+      stored.revision = stored.lastSignature === undefined ? 0 : stored.revision + 1;
       stored.lastSignature = signature;
-      stored.revision = revision;
-      out.push({
-        v: 1,
-        kind: 'journey',
-        personId: this.personId(p),
-        conversion: {
-          conversionId: c.conversionId,
-          messageId: c.messageId,
-          name: c.name,
-          timestamp: c.timestamp,
-          value: c.value,
-          currency: c.currency,
-          ...(c.stage ? { stage: c.stage } : {}),
-        },
-        touches: touches.map(journeyTouch),
-        level: 'person',
-        revision,
-        emittedAt: this.tick(),
-        lookbackDays: this.opts.lookbackDays,
-      });
+      out.push(this.journey(stored, this.personId(p), touches, milestones, level, false));
     }
     return out;
+  }
+
+  /** Touches that may earn credit for `c`: consented, before it, inside its windows, capped. */
+  private eligible(pool: StoredTouch[], c: ConversionMessage): StoredTouch[] {
+    const w = this.opts.windows.of(c.name);
+    const lookback = w.lookbackDays * DAY_MS;
+    const viewThrough = w.viewThroughDays * DAY_MS;
+    const touches = pool.filter((t) => {
+      if (!t.consent || t.timestamp > c.timestamp) return false;
+      const age = c.timestamp - t.timestamp;
+      return age <= lookback && (t.interaction !== 'impression' || age <= viewThrough);
+    });
+    return touches.length > this.maxTouches ? touches.slice(touches.length - this.maxTouches) : touches;
+  }
+
+  private accountTouches(accountId: string): StoredTouch[] {
+    const all: StoredTouch[] = [];
+    for (const r of this.accounts.get(accountId) ?? []) {
+      const m = this.people.get(r);
+      if (m) for (const t of m.touches) all.push(t);
+    }
+    return all.sort(byTime);
+  }
+
+  private accountConversions(accountId: string): ConversionMessage[] {
+    const all: ConversionMessage[] = [];
+    for (const r of this.accounts.get(accountId) ?? []) {
+      const m = this.people.get(r);
+      if (m) for (const s of m.conversions.values()) all.push(s.conv);
+    }
+    return all;
+  }
+
+  private refreshNullPaths(root: string, p: Person): StitchOutput[] {
+    const lookback = this.opts.windows.defaultWindow.lookbackDays * DAY_MS;
+    const touches = p.touches.filter((t) => t.consent);
+    const conversions = [...p.conversions.values()].filter((s) => s.conv.consent).map((s) => s.conv.timestamp).sort((a, b) => a - b);
+    // Touches no conversion followed within the lookback window, grouped while gaps stay inside it.
+    const groups: StoredTouch[][] = [];
+    let ci = 0;
+    for (const t of touches) {
+      while (ci < conversions.length && conversions[ci]! < t.timestamp) ci++;
+      const converted = ci < conversions.length && conversions[ci]! - t.timestamp <= lookback;
+      if (converted) continue;
+      const g = groups[groups.length - 1];
+      if (g && t.timestamp - g[g.length - 1]!.timestamp <= lookback) g.push(t);
+      else groups.push([t]);
+    }
+    const personId = this.personId(p);
+    const closed = new Map<string, StoredTouch[]>();
+    let nextDeadline = Infinity;
+    for (const g of groups) {
+      const end = g[g.length - 1]!.timestamp + lookback;
+      if (end <= this.watermark) closed.set(`${personId}|${g[0]!.messageId}`, g.slice(-this.maxTouches));
+      else nextDeadline = Math.min(nextDeadline, end);
+    }
+    // One queued deadline per person at a time: when it fires, the refresh queues the next.
+    if (p.deadline <= this.watermark) p.deadline = Infinity;
+    if (nextDeadline < p.deadline) {
+      p.deadline = nextDeadline;
+      this.deadlines.push({ at: nextDeadline, node: root });
+    }
+    const out: StitchOutput[] = [];
+    for (const [pathId, sig] of p.nullPaths) {
+      if (!closed.has(pathId)) {
+        p.nullPaths.delete(pathId);
+        if (sig !== '') out.push(this.nullPath(personId, pathId, [], this.watermark));
+      }
+    }
+    for (const [pathId, g] of closed) {
+      const sig = g.map((t) => t.messageId).join('\u0000');
+      if (p.nullPaths.get(pathId) === sig) continue;
+      p.nullPaths.set(pathId, sig);
+      out.push(this.nullPath(personId, pathId, g, g[g.length - 1]!.timestamp + lookback));
+    }
+    return out;
+  }
+
+  private journey(
+    stored: StoredConversion,
+    personId: string,
+    touches: StoredTouch[],
+    milestones: JourneyMessage['milestones'],
+    level: 'person' | 'account',
+    retracted: boolean,
+  ): JourneyMessage {
+    const c = stored.conv;
+    if (retracted) stored.revision += 1;
+    return {
+      v: 1,
+      kind: 'journey',
+      personId,
+      conversion: {
+        conversionId: c.conversionId,
+        messageId: c.messageId,
+        name: c.name,
+        timestamp: c.timestamp,
+        value: c.value,
+        currency: c.currency,
+        ...(c.stage ? { stage: c.stage } : {}),
+      },
+      touches: touches.map(journeyTouch),
+      ...(milestones ? { milestones } : {}),
+      level,
+      retracted,
+      revision: stored.revision,
+      emittedAt: this.tick(),
+      lookbackDays: this.opts.windows.of(c.name).lookbackDays,
+    };
+  }
+
+  private nullPath(personId: string, pathId: string, touches: StoredTouch[], closedAt: number): NullPathMessage {
+    return { v: 1, kind: 'null_path', personId, pathId, touches: touches.map(journeyTouch), closedAt, emittedAt: this.tick() };
   }
 
   /** Strictly increasing microseconds: a later journey of a conversion always has a higher version. */
@@ -178,6 +437,46 @@ export class StitcherState {
     this.lastMicros = now > this.lastMicros ? now : this.lastMicros + 1;
     return this.lastMicros;
   }
+
+  /** Interned labels: thousands of touches share a handful of channel and campaign strings. */
+  private intern(s: string): string {
+    const hit = this.strings.get(s);
+    if (hit !== undefined) return hit;
+    if (this.strings.size < 100_000) this.strings.set(s, s);
+    return s;
+  }
+
+  private storedTouch(t: TouchpointMessage, node: string): StoredTouch {
+    return {
+      node,
+      messageId: t.messageId,
+      timestamp: t.timestamp,
+      interaction: t.interaction,
+      channel: this.intern(t.channel),
+      campaign: this.intern(t.campaign),
+      source: this.intern(t.source),
+      medium: this.intern(t.medium),
+      consent: t.consent,
+    };
+  }
+}
+
+function newer<T extends { at: number; messageId: string }>(a: T | undefined, b: T | undefined): T | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return b.at > a.at || (b.at === a.at && b.messageId > a.messageId) ? b : a;
+}
+
+function milestonesOf(conversions: Iterable<ConversionMessage>, before: number): JourneyMessage['milestones'] {
+  let leadTime: number | undefined;
+  let opportunityTime: number | undefined;
+  for (const c of conversions) {
+    if (c.timestamp > before) continue;
+    if (c.stage === 'lead' && (leadTime === undefined || c.timestamp < leadTime)) leadTime = c.timestamp;
+    if (c.stage === 'opportunity' && (opportunityTime === undefined || c.timestamp < opportunityTime)) opportunityTime = c.timestamp;
+  }
+  if (leadTime === undefined && opportunityTime === undefined) return undefined;
+  return { ...(leadTime !== undefined ? { leadTime } : {}), ...(opportunityTime !== undefined ? { opportunityTime } : {}) };
 }
 
 function idNodes(e: { anonymousId?: string | undefined; userId?: string | undefined }): string[] {
@@ -187,11 +486,30 @@ function idNodes(e: { anonymousId?: string | undefined; userId?: string | undefi
   return nodes;
 }
 
-function byTime(a: TouchpointMessage, b: TouchpointMessage): number {
+function byTime(a: StoredTouch, b: StoredTouch): number {
   return a.timestamp - b.timestamp || (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0);
 }
 
-function journeyTouch(t: TouchpointMessage): JourneyTouch {
+/** Inserts keeping the order; touches mostly arrive in time order, so this is usually an append. */
+function insertSorted(list: StoredTouch[], t: StoredTouch): void {
+  let i = list.length;
+  while (i > 0 && byTime(list[i - 1]!, t) > 0) i--;
+  if (i === list.length) list.push(t);
+  else list.splice(i, 0, t);
+}
+
+function mergeSorted(a: StoredTouch[], b: StoredTouch[]): StoredTouch[] {
+  const out: StoredTouch[] = new Array(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = byTime(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}
+
+function journeyTouch(t: StoredTouch): JourneyTouch {
   return {
     messageId: t.messageId,
     timestamp: t.timestamp,

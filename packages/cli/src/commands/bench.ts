@@ -20,6 +20,7 @@ export interface BenchStage {
 
 const STAGES: Record<string, () => Promise<BenchStage>> = {
   pipeline: async () => (await import('./bench/pipeline.js')).default,
+  stitcher: async () => (await import('./bench/stitcher.js')).default,
 };
 
 export function registerBenchStage(name: string, load: () => Promise<BenchStage>): void {
