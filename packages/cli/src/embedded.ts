@@ -1,4 +1,4 @@
-import { startAlerts, type Alerts } from '@touchline/alerts';
+import { alertsOptionsFrom, startAlerts, type Alerts } from '@touchline/alerts';
 import { startAttributor } from '@touchline/attributor';
 import { groupNames, topicNames, type TouchlineConfig } from '@touchline/contracts';
 import { ingestRoutes } from '@touchline/ingest';
@@ -53,7 +53,7 @@ export async function startTouchline(config: TouchlineConfig, logger: Logger): P
   await app.register(async (scope) => sqlRoute(scope, { warehouse, keys: ring }));
   // Started side by side: joining a Kafka consumer group takes seconds each.
   const [alerts, stitcher, attributors] = await Promise.all([
-    startAlerts({ bus, warehouse, logger, topics, groups, keys: ring, app }),
+    startAlerts({ bus, warehouse, logger, topics, groups, keys: ring, app, dataDir: config.TOUCHLINE_DATA_DIR, options: alertsOptionsFrom(config) }),
     startStitcher({ bus, logger, topics, groups, windows: Windows.fromConfig(config), maxTouchesPerJourney: config.TOUCHLINE_MAX_TOUCHES_PER_JOURNEY }),
     startAttributor({ bus, warehouse, logger, topics, groups, halfLifeDays: config.TOUCHLINE_TIME_DECAY_HALF_LIFE_DAYS }),
   ]);

@@ -95,6 +95,27 @@ export const PipelineConfig = z.object({
   /** Conversions with these stages are credited on the whole account's journey. */
   TOUCHLINE_ACCOUNT_STAGES: csv.default(['opportunity', 'closed_won']),
   TOUCHLINE_MAX_TOUCHES_PER_JOURNEY: int(1, 100_000).default(500),
+  /** The model alerts, budget suggestions and bid signals read (live metrics cover every model). */
+  TOUCHLINE_ALERTS_MODEL: z.string().min(1).default('linear'),
+  /** Channels whose spend may not fall below a share of today's: `brand_search:0.9,events:0.5`. */
+  TOUCHLINE_STRATEGIC_CHANNELS: z
+    .string()
+    .transform((s, ctx) => {
+      const out: Record<string, number> = {};
+      for (const part of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+        const [name, floor] = part.split(':');
+        const f = Number(floor);
+        if (!name || !(f >= 0 && f <= 1)) {
+          ctx.addIssue({ code: 'custom', message: `"${part}" must be channel:floor with a floor from 0 to 1` });
+          return z.NEVER;
+        }
+        out[name] = f;
+      }
+      return out;
+    })
+    .default({}),
+  /** The most a budget-shift suggestion moves in one week, in the reporting currency. */
+  TOUCHLINE_MAX_SHIFT_PER_WEEK: z.coerce.number().positive().optional(),
   TOUCHLINE_TIME_DECAY_HALF_LIFE_DAYS: z.coerce.number().positive().max(3650).default(7),
   /** Milliseconds a batch writer waits before flushing a partial batch. */
   TOUCHLINE_FLUSH_MS: int(1, 60_000).default(100),

@@ -2,3 +2,4 @@ export * from './events.js';
 export * from './messages.js';
 export * from './topics.js';
 export * from './config.js';
+export * from './alerts.js';

@@ -26,6 +26,8 @@ export const GROUPS = {
   warehouse: 'warehouse',
   attributor: 'attributor',
   alerts: 'alerts',
+  alertsTraffic: 'alerts-traffic',
+  alertsWebhooks: 'alerts-webhooks',
 } as const;
 export type GroupMap = { -readonly [K in keyof typeof GROUPS]: string };
 

@@ -1,8 +1,18 @@
 import { runStandalone } from '@touchline/platform';
-import { startAlerts } from './index.js';
+import { alertsOptionsFrom, startAlerts } from './index.js';
 
-await runStandalone('alerts', async ({ bus, logger, topics, groups, warehouse, keys, http }) => {
+await runStandalone('alerts', async ({ bus, logger, topics, groups, warehouse, keys, http, config }) => {
   const app = await http();
-  const alerts = await startAlerts({ bus, warehouse: await warehouse(), logger, topics, groups, keys, app });
+  const alerts = await startAlerts({
+    bus,
+    warehouse: await warehouse(),
+    logger,
+    topics,
+    groups,
+    keys,
+    app,
+    dataDir: config.TOUCHLINE_DATA_DIR,
+    options: alertsOptionsFrom(config),
+  });
   return () => alerts.stop();
 });
