@@ -13,7 +13,7 @@ import { startTouchlineProcess, waitFor, type RunningTouchline } from '../suppor
  */
 const WRITE = 'test-write-key';
 const ADMIN = 'test-admin-key';
-const MODELS = ['first_touch', 'last_touch', 'linear', 'time_decay'];
+const MODELS = ['first_touch', 'last_touch', 'last_non_direct', 'linear', 'position_based', 'w_shaped', 'time_decay', 'markov', 'shapley', 'shapley_ordered', 'data_driven'];
 
 const brokers = inject('kafkaBrokers');
 if (!brokers) console.warn('\n*** Kafka e2e SKIPPED: no mock cluster (is kcat installed?) ***\n');

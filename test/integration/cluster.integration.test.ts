@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GenericContainer, Wait, getContainerRuntimeClient, type StartedTestContainer } from 'testcontainers';
+import { ALL_MODELS } from '@touchline/attributor';
 import { loadConfig, silentLogger } from '@touchline/platform';
 import { startTouchline, type Touchline } from '../../packages/cli/src/embedded.js';
 
@@ -99,11 +100,11 @@ describe.skipIf(noDocker !== undefined)('cluster mode on real Kafka and ClickHou
     let rows: Array<{ model: string; weight: number }> = [];
     while (Date.now() < deadline) {
       rows = await touchline.warehouse.query(`SELECT model, weight FROM touchline.credits_current WHERE conversion_id = {c:String}`, { c: `${person}-c` });
-      if (rows.length === 8) break;
+      if (rows.length === 2 * ALL_MODELS.length) break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    expect(rows).toHaveLength(8);
-    for (const model of ['first_touch', 'last_touch', 'linear', 'time_decay']) {
+    expect(rows).toHaveLength(2 * ALL_MODELS.length);
+    for (const model of ALL_MODELS) {
       expect(rows.filter((r) => r.model === model).reduce((s, r) => s + r.weight, 0)).toBeCloseTo(1, 12);
     }
   }, 90_000);

@@ -28,7 +28,7 @@ export { compensatedSum, naiveSum, nextUp, nextDown } from './math/float.js';
 export { zetaTransform, mobiusTransform, shapleyFromWorth, popcount } from './math/subsets.js';
 export { mulberry32 } from './math/rng.js';
 export { heuristicWeights, positionWeights, DAY_MS, type HeuristicOptions, type PositionalModelName } from './journey/heuristics.js';
-export { journeyWeightsFromChannelScores, type ChannelScores } from './journey/channel-scores.js';
+export { journeyWeightsFromChannelScores, journeyWeightsFromPositionScores, type ChannelScores } from './journey/channel-scores.js';
 export { parsePathsCsv, splitPath, splitCsvLine, type PathRow, type ParsePathsResult } from './paths/parse.js';
 export { PathStats, compareStrings, type PathRecord } from './paths/path-stats.js';
 export {

@@ -57,3 +57,19 @@ describe('float helpers', () => {
     expect(naiveSum([1e16, 1, -1e16])).not.toBe(1);
   });
 });
+
+describe('normalise with zero weights', () => {
+  it('sums to exactly 1 left to right and keeps zeros at 0, also when the last weights are 0', () => {
+    const rng = mulberry32(17);
+    let trailingZero = 0;
+    for (let t = 0; t < 50_000; t++) {
+      const n = 2 + Math.floor(rng() * 9);
+      const w = Array.from({ length: n }, () => (rng() < 0.3 ? 0 : rng()));
+      if (w[n - 1] === 0 && w.some((x) => x > 0)) trailingZero++;
+      const out = normalise(w);
+      expect(naiveSum(out), JSON.stringify(w)).toBe(1);
+      if (w.some((x) => x > 0)) w.forEach((x, i) => x === 0 && expect(out[i], JSON.stringify(w)).toBe(0));
+    }
+    expect(trailingZero).toBeGreaterThan(10_000);
+  });
+});

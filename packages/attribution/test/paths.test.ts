@@ -135,3 +135,26 @@ describe('PathStats', () => {
     expect(parts[0]!.size).toBeLessThan(all.size); // clone() did not alias
   });
 });
+
+describe('PathStats.canonical', () => {
+  it('holds the same paths in key order, whatever order they were added and removed in', () => {
+    const a = new PathStats();
+    a.add(['b', 'a'], 1, 2, 0);
+    a.add(['a'], 0, 0, 3);
+    a.add(['c'], 1, 1, 0);
+    a.remove(['c'], 1, 1, 0);
+    a.add([], 2, 5, 1);
+    const b = new PathStats();
+    b.add(['a'], 0, 0, 3);
+    b.add(['b', 'a'], 1, 2, 0);
+    b.add([], 2, 5, 1);
+    const keys = (s: PathStats) => [...s.paths()].map((r) => [r.channels.join('>'), r.conversions, r.value, r.nulls]);
+    expect(keys(a)).not.toEqual(keys(b));
+    expect(keys(a.canonical())).toEqual([
+      ['a', 0, 0, 3],
+      ['b>a', 1, 2, 0],
+    ]);
+    expect(keys(a.canonical())).toEqual(keys(b.canonical()));
+    expect(a.canonical().untouched).toEqual({ conversions: 2, value: 5, nulls: 1 });
+  });
+});

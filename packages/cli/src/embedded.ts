@@ -1,5 +1,5 @@
 import { alertsOptionsFrom, startAlerts, type Alerts } from '@touchline/alerts';
-import { startAttributor } from '@touchline/attributor';
+import { attributorOptionsFrom, startAttributor } from '@touchline/attributor';
 import { groupNames, topicNames, type TouchlineConfig } from '@touchline/contracts';
 import { ingestRoutes } from '@touchline/ingest';
 import {
@@ -55,7 +55,7 @@ export async function startTouchline(config: TouchlineConfig, logger: Logger): P
   const [alerts, stitcher, attributors] = await Promise.all([
     startAlerts({ bus, warehouse, logger, topics, groups, keys: ring, app, dataDir: config.TOUCHLINE_DATA_DIR, options: alertsOptionsFrom(config) }),
     startStitcher({ bus, logger, topics, groups, windows: Windows.fromConfig(config), maxTouchesPerJourney: config.TOUCHLINE_MAX_TOUCHES_PER_JOURNEY }),
-    startAttributor({ bus, warehouse, logger, topics, groups, halfLifeDays: config.TOUCHLINE_TIME_DECAY_HALF_LIFE_DAYS }),
+    startAttributor({ bus, warehouse, logger, topics, groups, ...attributorOptionsFrom(config) }),
   ]);
   consumers = [stitcher.consumer, ...attributors, alerts.consumer];
 

@@ -94,6 +94,27 @@ describe('touchline attribute on ChannelAttribution_Data.csv', () => {
   });
 });
 
+describe('touchline attribute on the published toys', () => {
+  const toy = (name: string) => path.join(path.dirname(BIG), name);
+
+  it('prints the published Markov credit of the vignette A/B example', async () => {
+    const { code, rows } = await run(['--paths', toy('toy_vignette_AB_input.csv'), '--models', 'markov', '--order', '1']);
+    expect(code).toBe(0);
+    expect(rows.map((r) => [r.channel, r.conversions])).toEqual([
+      ['A', expect.closeTo(2, 12)],
+      ['B', expect.closeTo(1, 12)],
+    ]);
+  });
+
+  it('says on stderr that data-driven credit is linear when no path failed to convert', async () => {
+    const { code, rows, stderr } = await run(['--paths', toy('toy_vignette_AB_input.csv'), '--models', 'data_driven,linear']);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/data_driven: every path converted \(no total_null\), so there is nothing to learn; it credits linearly/);
+    const dd = rows.filter((r) => r.model === 'data_driven').map((r) => r.conversions);
+    expect(dd).toEqual(rows.filter((r) => r.model === 'linear').map((r) => r.conversions));
+  });
+});
+
 describe('touchline attribute: bad arguments', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'touchline-attribute-'));
   const bad = path.join(dir, 'bad.csv');

@@ -95,6 +95,21 @@ export const PipelineConfig = z.object({
   /** Conversions with these stages are credited on the whole account's journey. */
   TOUCHLINE_ACCOUNT_STAGES: csv.default(['opportunity', 'closed_won']),
   TOUCHLINE_MAX_TOUCHES_PER_JOURNEY: int(1, 100_000).default(500),
+  /** Models credited, comma-separated (default all eleven). */
+  TOUCHLINE_MODELS: csv.optional(),
+  TOUCHLINE_MARKOV_ORDER: int(1, 4).default(1),
+  /** The algorithmic models are refitted at least this often while data arrives… */
+  TOUCHLINE_MODEL_RECOMPUTE_MS: int(10, 86_400_000).default(60_000),
+  /** …and after this many new conversions. */
+  TOUCHLINE_MODEL_RECOMPUTE_CONVERSIONS: int(1, 10_000_000).default(1000),
+  /** A conversion is restated when a new snapshot moves its credit by more than this share. */
+  TOUCHLINE_RESTATE_THRESHOLD: z.coerce.number().min(0).max(1).default(0.01),
+  /** Converting journeys an algorithmic model needs before it replaces linear. */
+  TOUCHLINE_MODEL_MIN_CONVERSIONS: int(0, 100_000_000).default(100),
+  /** Non-converting journeys the data-driven model needs. */
+  TOUCHLINE_MODEL_MIN_NULL_PATHS: int(0, 100_000_000).default(100),
+  /** Journeys the attributor keeps in memory for restatement; older ones are read back. */
+  TOUCHLINE_ATTRIBUTOR_RETAINED_JOURNEYS: int(0, 100_000_000).default(200_000),
   /** The model alerts, budget suggestions and bid signals read (live metrics cover every model). */
   TOUCHLINE_ALERTS_MODEL: z.string().min(1).default('linear'),
   /** Channels whose spend may not fall below a share of today's: `brand_search:0.9,events:0.5`. */

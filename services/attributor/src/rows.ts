@@ -1,12 +1,12 @@
 import type {
   ConversionMessage,
   CostMessage,
-  CreditMessage,
   DeadletterMessage,
   IdentityMessage,
   TouchpointMessage,
 } from '@touchline/contracts';
 import type { ConsumedRecord, SourcePosition } from '@touchline/platform';
+import type { CreditRecord } from './state.js';
 
 /** Warehouse rows from topic messages. */
 
@@ -99,7 +99,57 @@ export function deadletterRow(m: DeadletterMessage, r: ConsumedRecord) {
   };
 }
 
-export function creditRows(c: CreditMessage, r: ConsumedRecord, computedAt: number) {
+/**
+ * Rows of restated credit come from no topic record: an empty `src_topic` keeps them out of the
+ * offset bookkeeping of `WarehouseSink`, and their versions (never reused) keep them apart.
+ */
+export const RESTATEMENT_SOURCE: SourcePosition = { src_topic: '', src_partition: 0, src_offset: '0' };
+
+/**
+ * Formats times for rows, each distinct time once: the touches of a journey recur in the rows of
+ * every model, and formatting dominates row building otherwise.
+ */
+export function timeTexts(): (ms: number) => string {
+  const seen = new Map<number, string>();
+  return (ms) => {
+    let t = seen.get(ms);
+    if (t === undefined) {
+      if (seen.size > 100_000) seen.clear();
+      seen.set(ms, (t = ts(ms)));
+    }
+    return t;
+  };
+}
+
+/** Rows of one credit: one per touch, or for a retraction (no shares) one row with `retracted = 1`. */
+export function creditRows(r: CreditRecord, pos: SourcePosition, computedAt: number, text: (ms: number) => string = ts) {
+  const c = r.message;
+  const conversionTs = text(c.conversionTimestamp);
+  const computed = text(computedAt);
+  if (c.shares.length === 0) {
+    return [
+      {
+        conversion_id: c.conversionId,
+        model: c.model,
+        version: c.version,
+        touchpoint_id: '',
+        channel: '',
+        campaign: '',
+        touch_ts: conversionTs,
+        conversion_ts: conversionTs,
+        conversion_name: '',
+        person_id: '',
+        weight: 0,
+        value: 0,
+        currency: '',
+        retracted: 1,
+        computed_at: computed,
+        snapshot_seq: 0,
+        journey_version: r.journeyVersion,
+        ...pos,
+      },
+    ];
+  }
   return c.shares.map((s) => ({
     conversion_id: c.conversionId,
     model: c.model,
@@ -107,15 +157,19 @@ export function creditRows(c: CreditMessage, r: ConsumedRecord, computedAt: numb
     touchpoint_id: s.touchpointId,
     channel: s.channel,
     campaign: s.campaign,
-    touch_ts: ts(s.touchTimestamp),
-    conversion_ts: ts(c.conversionTimestamp),
+    touch_ts: text(s.touchTimestamp),
+    conversion_ts: conversionTs,
     conversion_name: c.conversionName,
     person_id: c.personId,
     weight: s.weight,
     value: s.value,
     currency: c.currency,
     retracted: 0,
-    computed_at: ts(computedAt),
-    ...src(r),
+    computed_at: computed,
+    snapshot_seq: r.snapshotSeq,
+    journey_version: r.journeyVersion,
+    ...pos,
   }));
 }
+
+export { src as sourceOf };

@@ -33,3 +33,27 @@ export function journeyWeightsFromChannelScores(touches: readonly { channel: str
   if (!(total > 0)) return normalise(new Array<number>(n).fill(1));
   return normalise(touches.map((t) => scoreOf(channelScores, t.channel) / (count.get(t.channel) as number)));
 }
+
+/**
+ * Per-touch weights of one journey under the ordered Shapley value (Zhao, Mahboobi & Bagheri
+ * 2018, arXiv:1804.05327): `positionScores.get(c)[k]` is channel c's credit when it is the k-th
+ * distinct channel of a journey (`orderedShapleyAttribution(...).byPosition[·].conversions`). A
+ * journey's channels take their positions by first appearance, each channel is scored at its own
+ * position, and the scores are turned into weights by `journeyWeightsFromChannelScores`. This is
+ * what the ordered variant adds over the plain Shapley value, whose channel totals it shares: an
+ * opening channel and a closing one are scored by what each earned in that role.
+ *
+ * Edge cases: as `journeyWeightsFromChannelScores`; a channel never seen at its position scores 0,
+ * and a journey where every channel scores 0 gets linear weights.
+ */
+export function journeyWeightsFromPositionScores(
+  touches: readonly { channel: string }[],
+  positionScores: ReadonlyMap<string, readonly number[]>,
+): number[] {
+  const scores = new Map<string, number>();
+  for (const t of touches) {
+    if (scores.has(t.channel)) continue;
+    scores.set(t.channel, positionScores.get(t.channel)?.[scores.size] ?? 0);
+  }
+  return journeyWeightsFromChannelScores(touches, scores);
+}

@@ -1,7 +1,7 @@
 import { absorbRounding, normalise } from '../math/normalise.js';
 import { dataDrivenWeights, type DataDrivenModel } from '../models/data-driven.js';
 import type { JourneyTouch, ModelName } from '../types.js';
-import { journeyWeightsFromChannelScores, type ChannelScores } from './channel-scores.js';
+import { journeyWeightsFromChannelScores, journeyWeightsFromPositionScores, type ChannelScores } from './channel-scores.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -22,6 +22,11 @@ export interface HeuristicOptions {
    * or attributed conversions), split within the journey by `journeyWeightsFromChannelScores`.
    */
   channelScores?: ChannelScores;
+  /**
+   * `shapley_ordered`: channel credit by position of first appearance
+   * (`journeyWeightsFromPositionScores`); when absent, `channelScores` are used as for `shapley`.
+   */
+  positionScores?: ReadonlyMap<string, readonly number[]>;
   /** `data_driven`: the fitted model (`fitDataDriven`). */
   dataDriven?: DataDrivenModel;
 }
@@ -93,7 +98,8 @@ export function positionWeights(model: PositionalModelName, length: number): num
  *   Computed relative to the newest touch so that very old journeys do not underflow to all-zero.
  *
  * The algorithmic models are fitted on many journeys, so they need their fit passed in:
- * - `markov`, `shapley`, `shapley_ordered`: `options.channelScores` → `journeyWeightsFromChannelScores`;
+ * - `markov`, `shapley`: `options.channelScores` → `journeyWeightsFromChannelScores`;
+ * - `shapley_ordered`: `options.positionScores` → `journeyWeightsFromPositionScores` (else as `shapley`);
  * - `data_driven`: `options.dataDriven` → `dataDrivenWeights`.
  *
  * Edge cases: no touches → `[]`; one touch → `[1]` for every model. Throws RangeError if
@@ -107,6 +113,7 @@ export function heuristicWeights(model: ModelName, touches: readonly JourneyTouc
     case 'markov':
     case 'shapley':
     case 'shapley_ordered':
+      if (model === 'shapley_ordered' && options.positionScores) return journeyWeightsFromPositionScores(touches, options.positionScores);
       if (!options.channelScores) throw new RangeError(`${model}: per-journey weights need options.channelScores (the model's channel credit)`);
       return journeyWeightsFromChannelScores(touches, options.channelScores);
     case 'data_driven':

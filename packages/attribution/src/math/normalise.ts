@@ -1,15 +1,16 @@
 import { compensatedSum, naiveSum, nextDown, nextUp } from './float.js';
 
 /**
- * Scales non-negative weights to sum to 1, the LAST weight absorbing the rounding: it is set to
- * `1 − (left-to-right float sum of the others)` and then nudged by single ulps until the
- * left-to-right float sum of the output is exactly 1 when that is reachable (it almost always is;
- * otherwise it is within one ulp of 1).
+ * Scales non-negative weights to sum to 1, the LAST POSITIVE weight absorbing the rounding: it is
+ * set to `1 − (left-to-right float sum of the weights before it)`, and the zeros after it add
+ * nothing, so the left-to-right float sum of the output is exactly 1 (exact by Sterbenz' lemma
+ * whenever the weights before it sum to at least ½; otherwise single-ulp nudges find it, which
+ * they almost always do, else the sum is within one ulp of 1). Zero weights stay exactly 0.
  *
  * Edge cases: empty input → `[]`; a single weight → `[1]`; all weights 0 (or a non-finite or
  * non-positive total) → uniform weights `1/n`; negative entries are treated as 0. If the last
- * true weight is so small that absorbing the rounding would make it negative, the largest weight
- * absorbs it instead (so no output is ever negative).
+ * positive weight is so small that absorbing the rounding would make it negative, the largest
+ * weight absorbs it instead (so no output is ever negative).
  */
 export function normalise(weights: readonly number[]): number[] {
   const n = weights.length;
@@ -18,9 +19,11 @@ export function normalise(weights: readonly number[]): number[] {
   const clean = weights.map((w) => (Number.isFinite(w) && w > 0 ? w : 0));
   const total = compensatedSum(clean);
   const out = total > 0 && Number.isFinite(total) ? clean.map((w) => w / total) : clean.map(() => 1 / n);
-  absorbRounding(out, n - 1);
-  if ((out[n - 1] as number) < 0) {
-    out[n - 1] = 0;
+  let k = n - 1;
+  while (k > 0 && !((out[k] as number) > 0)) k--;
+  absorbRounding(out, k);
+  if ((out[k] as number) < 0) {
+    out[k] = 0;
     let big = 0;
     for (let i = 1; i < n; i++) if ((out[i] as number) > (out[big] as number)) big = i;
     absorbRounding(out, big);
@@ -30,8 +33,11 @@ export function normalise(weights: readonly number[]): number[] {
 
 /** Sets `out[k]` so that the left-to-right float sum of `out` is 1 (as nearly as possible). */
 export function absorbRounding(out: number[], k: number): void {
-  if (k === out.length - 1) {
-    // 1 − S is exact when the prefix sum S ≥ 0.5 (Sterbenz), and then S + (1 − S) is exactly 1.
+  let zerosAfter = true;
+  for (let i = k + 1; i < out.length; i++) if (out[i] !== 0) zerosAfter = false;
+  if (zerosAfter) {
+    // 1 − S is exact when the prefix sum S ≥ 0.5 (Sterbenz), and then S + (1 − S) is exactly 1;
+    // the zeros after k leave the sum as it is.
     out[k] = 0;
     out[k] = 1 - naiveSum(out);
   } else {

@@ -97,6 +97,23 @@ export class PathStats {
     return new PathStats().merge(this);
   }
 
+  /**
+   * A copy whose paths are in key order (channels compared by code unit). Models iterate paths in
+   * insertion order, and float sums depend on that order in their last bits; a streaming caller
+   * that adds and removes journeys in arrival order gets, from the canonical copy, results that
+   * depend only on the multiset of paths, bit for bit the same as a batch computation on it.
+   */
+  canonical(): PathStats {
+    const out = new PathStats();
+    const keys = [...this.byKey.keys()].sort(compareStrings);
+    for (const k of keys) {
+      const r = this.byKey.get(k) as PathRecord;
+      out.add(r.channels, r.conversions, r.value, r.nulls);
+    }
+    out.add([], this.untouched.conversions, this.untouched.value, this.untouched.nulls);
+    return out;
+  }
+
   get(channels: readonly string[]): Readonly<PathRecord> | undefined {
     return this.byKey.get(channels.join(KEY_SEP));
   }

@@ -8,6 +8,7 @@ import {
   PathStats,
   PATH_MODEL_NAMES,
   type ChannelAttribution,
+  type DataDrivenResult,
   type PathModelName,
 } from '@touchline/attribution';
 
@@ -180,6 +181,9 @@ export async function attributeCommand(args: string[], out: NodeJS.WritableStrea
     t0 = performance.now();
     const result = attributePaths(stats, model);
     timing(model, t0);
+    if (model === 'data_driven' && (result as DataDrivenResult).fitted.degenerate) {
+      err.write(`attribute: data_driven: every path ${stats.totalNulls > 0 ? 'has the same outcome' : 'converted (no total_null)'}, so there is nothing to learn; it credits linearly\n`);
+    }
     await write(out, lines(result));
   }
   return 0;

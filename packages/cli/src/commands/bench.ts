@@ -21,6 +21,7 @@ export interface BenchStage {
 const STAGES: Record<string, () => Promise<BenchStage>> = {
   pipeline: async () => (await import('./bench/pipeline.js')).default,
   stitcher: async () => (await import('./bench/stitcher.js')).default,
+  attributor: async () => (await import('./bench/attributor.js')).default,
   alerts: async () => (await import('@touchline/alerts/bench')).default,
 };
 

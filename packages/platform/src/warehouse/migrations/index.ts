@@ -1,4 +1,5 @@
 import * as m0001 from './0001_init.js';
+import * as m0002 from './0002_attribution.js';
 import * as m0003 from './0003_alerts.js';
 
 export interface Migration {
@@ -9,4 +10,5 @@ export interface Migration {
 
 /** Applied in order; a migration is never edited once released, only followed by a new one. */
 export const MIGRATIONS: Migration[] = [{ version: 1, ...m0001 }];
+MIGRATIONS.push({ version: 2, ...m0002 });
 MIGRATIONS.push({ version: 3, ...m0003 });

@@ -1,0 +1,345 @@
+import {
+  compareStrings,
+  dataDrivenAttribution,
+  dataDrivenWeights,
+  fitDataDriven,
+  journeyWeightsFromChannelScores,
+  journeyWeightsFromPositionScores,
+  markovAttribution,
+  orderedShapleyAttribution,
+  pathHeuristicAttribution,
+  positionWeights,
+  shapleyAttribution,
+  type ChannelCredit,
+  type DataDrivenModel,
+  type ModelName,
+  type PathStats,
+} from '@touchline/attribution';
+
+/** The models fitted on many journeys: they need a snapshot to credit one. */
+export const ALGORITHMIC_MODELS = ['markov', 'shapley', 'shapley_ordered', 'data_driven'] as const satisfies readonly ModelName[];
+export type AlgorithmicModel = (typeof ALGORITHMIC_MODELS)[number];
+
+export function isAlgorithmicModel(m: string): m is AlgorithmicModel {
+  return (ALGORITHMIC_MODELS as readonly string[]).includes(m);
+}
+
+export interface ModelFit {
+  model: AlgorithmicModel;
+  /** `fallback_linear`: not enough data yet (or nothing to learn); journeys get linear weights. */
+  status: 'fitted' | 'fallback_linear';
+  /** Why the model fell back; empty when fitted. */
+  reason: string;
+  /**
+   * Per channel, what the per-journey weights are proportional to: the removal effect (markov),
+   * the Shapley value (shapley, shapley_ordered), the attributed conversions (data_driven).
+   */
+  channelScores: Map<string, number>;
+  /** shapley_ordered: the channel's Shapley credit by position of first appearance. */
+  positionScores?: Map<string, number[]>;
+  dataDriven?: DataDrivenModel;
+  /** Channel-level result over all paths (attributed conversions and value), for the snapshot table. */
+  credits: ChannelCredit[];
+}
+
+/** One fit of every algorithmic model on the path statistics of the moment. */
+export interface ModelSnapshot {
+  /** 1, 2, … in the order computed; 0 is the empty snapshot in force before the first one. */
+  seq: number;
+  /** When it was computed (ms since the epoch). */
+  computedAt: number;
+  markovOrder: number;
+  /** Converting and non-converting journeys with at least one touch: what the models learn from. */
+  conversions: number;
+  nulls: number;
+  /** Every channel of the statistics, sorted. */
+  channels: string[];
+  fits: Map<AlgorithmicModel, ModelFit>;
+}
+
+export interface SnapshotOptions {
+  markovOrder: number;
+  /** Converting journeys (with a touch) an algorithmic model needs before it replaces linear. */
+  minConversions: number;
+  /** Non-converting journeys (with a touch) the data-driven model needs: it learns the difference. */
+  minNullPaths: number;
+}
+
+export const DEFAULT_SNAPSHOT_OPTIONS: SnapshotOptions = { markovOrder: 1, minConversions: 100, minNullPaths: 100 };
+
+function fallback(model: AlgorithmicModel, reason: string, linear: ChannelCredit[]): ModelFit {
+  return { model, status: 'fallback_linear', reason, channelScores: new Map(), credits: linear };
+}
+
+export const EMPTY_SNAPSHOT: ModelSnapshot = {
+  seq: 0,
+  computedAt: 0,
+  markovOrder: 1,
+  conversions: 0,
+  nulls: 0,
+  channels: [],
+  fits: new Map(ALGORITHMIC_MODELS.map((m) => [m, fallback(m, 'no snapshot computed yet', [])] as const)),
+};
+
+/**
+ * Fits every algorithmic model on `stats` (taken in canonical path order, so that the result
+ * depends only on the multiset of paths — the same bits as a batch fit on the same journeys).
+ *
+ * "Enough data": a model replaces linear once the statistics hold at least `minConversions`
+ * converting journeys with a touch; the data-driven model also needs `minNullPaths` non-converting
+ * ones, since it learns what separates the two. A fit that cannot say anything (Markov with no
+ * positive removal effect, a degenerate data-driven fit) falls back to linear too. The fall-back
+ * and its reason are part of the snapshot.
+ */
+export function computeSnapshot(stats: PathStats, seq: number, computedAt: number, opts: SnapshotOptions): ModelSnapshot {
+  const canonical = stats.canonical();
+  const conversions = canonical.totalConversions;
+  const nulls = canonical.totalNulls;
+  const channels = canonical.channels();
+  const linear = pathHeuristicAttribution(canonical, 'linear').credits;
+  const fits = new Map<AlgorithmicModel, ModelFit>();
+  const scarce = conversions < opts.minConversions ? `${conversions} converting journeys with touches, needs ${opts.minConversions}` : '';
+  const byChannel = (credits: readonly ChannelCredit[]) => new Map(credits.map((c) => [c.channel, c.conversions] as const));
+
+  if (scarce) fits.set('markov', fallback('markov', scarce, linear));
+  else {
+    const r = markovAttribution(canonical, { order: opts.markovOrder });
+    const scores = new Map(r.credits.map((c, i) => [c.channel, r.removalEffects[i] as number] as const));
+    fits.set(
+      'markov',
+      r.removalEffects.some((x) => x > 0)
+        ? { model: 'markov', status: 'fitted', reason: '', channelScores: scores, credits: r.credits }
+        : fallback('markov', 'no channel has a positive removal effect', linear),
+    );
+  }
+
+  if (scarce) {
+    fits.set('shapley', fallback('shapley', scarce, linear));
+    fits.set('shapley_ordered', fallback('shapley_ordered', scarce, linear));
+  } else {
+    const plain = shapleyAttribution(canonical);
+    fits.set('shapley', { model: 'shapley', status: 'fitted', reason: '', channelScores: byChannel(plain.credits), credits: plain.credits });
+    const ordered = orderedShapleyAttribution(canonical);
+    fits.set('shapley_ordered', {
+      model: 'shapley_ordered',
+      status: 'fitted',
+      reason: '',
+      channelScores: byChannel(ordered.credits),
+      positionScores: new Map(ordered.credits.map((c, i) => [c.channel, [...(ordered.byPosition[i]?.conversions ?? [])]] as const)),
+      credits: ordered.credits,
+    });
+  }
+
+  if (scarce) fits.set('data_driven', fallback('data_driven', scarce, linear));
+  else if (nulls < opts.minNullPaths) fits.set('data_driven', fallback('data_driven', `${nulls} non-converting journeys with touches, needs ${opts.minNullPaths}`, linear));
+  else {
+    const model = fitDataDriven(canonical);
+    if (model.degenerate) fits.set('data_driven', fallback('data_driven', 'the conversion model has nothing to learn (one outcome only)', linear));
+    else {
+      const r = dataDrivenAttribution(canonical, model);
+      fits.set('data_driven', { model: 'data_driven', status: 'fitted', reason: '', channelScores: byChannel(r.credits), dataDriven: model, credits: r.credits });
+    }
+  }
+  return { seq, computedAt, markovOrder: opts.markovOrder, conversions, nulls, channels, fits };
+}
+
+/**
+ * Per-touch weights of a journey touching `channels` (in order) under the snapshot's fit of
+ * `model`: Markov and Shapley through `journeyWeightsFromChannelScores`, ordered Shapley through
+ * `journeyWeightsFromPositionScores`, data-driven through `dataDrivenWeights`, linear while the
+ * model falls back. Sums to 1; [] for no touch.
+ *
+ * A journey on one channel only is split equally under every one of these models; it is computed
+ * as `linear` always, so that its credit is the same bits whichever snapshot wrote it.
+ */
+export function pathWeights(snapshot: ModelSnapshot, model: AlgorithmicModel, channels: readonly string[]): number[] {
+  const n = channels.length;
+  if (n <= 1) return n === 1 ? [1] : [];
+  const fit = snapshot.fits.get(model);
+  if (!fit || fit.status === 'fallback_linear' || channels.every((c) => c === channels[0])) return positionWeights('linear', n);
+  const touches = channels.map((channel) => ({ channel }));
+  switch (model) {
+    case 'markov':
+    case 'shapley':
+      return journeyWeightsFromChannelScores(touches, fit.channelScores);
+    case 'shapley_ordered':
+      return journeyWeightsFromPositionScores(touches, fit.positionScores ?? new Map());
+    case 'data_driven':
+      return fit.dataDriven ? dataDrivenWeights(fit.dataDriven, touches) : positionWeights('linear', n);
+  }
+}
+
+/** Total variation distance ½·Σ|a − b|: the share of a conversion's credit that changes hands. */
+export function creditMove(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) return 1;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs((a[i] as number) - (b[i] as number));
+  return s / 2;
+}
+
+// --- model_snapshots rows -------------------------------------------------------------------
+
+/** One row of `touchline.model_snapshots` (columns of migrations 0001 and 0002). */
+export interface SnapshotRow {
+  seq: number | string;
+  model: string;
+  computed_at: string;
+  markov_order: number;
+  status: string;
+  reason: string;
+  conversions: number;
+  null_journeys: number;
+  journeys: number;
+  channel: string;
+  score: number;
+  attributed_conversions: number;
+  attributed_value: number;
+  /** The fit's exact numbers for this channel as JSON, enough to rebuild the snapshot after a restart. */
+  params: string;
+}
+
+const msText = (ms: number) => new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
+
+/**
+ * A snapshot as rows, one per model and channel (a model without channels gets one row with an
+ * empty channel, so that every snapshot is findable by its seq). `score` is what per-journey
+ * weights are proportional to; `params` holds it exactly along with the rest of the fit.
+ */
+export function snapshotRows(s: ModelSnapshot): SnapshotRow[] {
+  const rows: SnapshotRow[] = [];
+  const n = s.channels.length;
+  const index = new Map(s.channels.map((c, i) => [c, i] as const));
+  for (const [model, fit] of s.fits) {
+    const base = {
+      seq: s.seq,
+      model,
+      computed_at: msText(s.computedAt),
+      markov_order: s.markovOrder,
+      status: fit.status,
+      reason: fit.reason,
+      conversions: s.conversions,
+      null_journeys: s.nulls,
+      journeys: s.conversions + s.nulls,
+    };
+    const credit = new Map(fit.credits.map((c) => [c.channel, c] as const));
+    if (n === 0) rows.push({ ...base, channel: '', score: 0, attributed_conversions: 0, attributed_value: 0, params: '{}' });
+    for (const channel of s.channels) {
+      const c = index.get(channel) as number;
+      const params: Record<string, unknown> = {};
+      if (fit.status === 'fitted') {
+        params.score = fit.channelScores.get(channel) ?? 0;
+        if (fit.positionScores) params.by_position = fit.positionScores.get(channel) ?? [];
+        const dd = fit.dataDriven;
+        if (dd) {
+          const b = dd.coefficients;
+          Object.assign(params, {
+            intercept: b[0],
+            presence: b[1 + c],
+            first: b[1 + n + c],
+            last: b[1 + 2 * n + c],
+            ...(dd.pairwise ? { before: Array.from({ length: n }, (_, k) => b[1 + 3 * n + c * n + k]) } : {}),
+            ...(dd.frequency ? { frequency: b[1 + 3 * n + (dd.pairwise ? n * n : 0) + c] } : {}),
+            pairwise: dd.pairwise,
+            with_frequency: dd.frequency === true,
+            l2: dd.l2,
+            iterations: dd.iterations,
+            gradient_norm: dd.gradientNorm,
+            converged: dd.converged,
+            log_loss: dd.logLoss,
+          });
+        }
+      }
+      rows.push({
+        ...base,
+        channel,
+        score: fit.channelScores.get(channel) ?? 0,
+        attributed_conversions: credit.get(channel)?.conversions ?? 0,
+        attributed_value: credit.get(channel)?.value ?? 0,
+        params: JSON.stringify(params),
+      });
+    }
+  }
+  return rows;
+}
+
+interface ParamsJson {
+  score?: number;
+  by_position?: number[];
+  intercept?: number;
+  presence?: number;
+  first?: number;
+  last?: number;
+  before?: number[];
+  frequency?: number;
+  pairwise?: boolean;
+  with_frequency?: boolean;
+  l2?: number;
+  iterations?: number;
+  gradient_norm?: number;
+  converged?: boolean;
+  log_loss?: number;
+}
+
+/**
+ * Rebuilds a snapshot from its rows (`snapshotRows`' inverse): scores and coefficients come from
+ * `params`, exact to the bit, so credit computed after a restart equals credit computed before.
+ */
+export function snapshotFromRows(rows: readonly SnapshotRow[]): ModelSnapshot {
+  const first = rows[0];
+  if (!first) throw new Error('a snapshot needs at least one row');
+  const channels = [...new Set(rows.map((r) => r.channel).filter((c) => c !== ''))].sort(compareStrings);
+  const n = channels.length;
+  const fits = new Map<AlgorithmicModel, ModelFit>();
+  for (const model of ALGORITHMIC_MODELS) {
+    const mine = rows.filter((r) => r.model === model).sort((a, b) => compareStrings(a.channel, b.channel));
+    const head = mine[0];
+    if (!head) continue;
+    const credits = mine.filter((r) => r.channel !== '').map((r) => ({ channel: r.channel, conversions: Number(r.attributed_conversions), value: Number(r.attributed_value) }));
+    if (head.status !== 'fitted') {
+      fits.set(model, { model, status: 'fallback_linear', reason: head.reason, channelScores: new Map(), credits });
+      continue;
+    }
+    const params = mine.map((r) => JSON.parse(r.params) as ParamsJson);
+    const fit: ModelFit = { model, status: 'fitted', reason: '', channelScores: new Map(mine.map((r, i) => [r.channel, params[i]?.score ?? 0] as const)), credits };
+    if (model === 'shapley_ordered') fit.positionScores = new Map(mine.map((r, i) => [r.channel, params[i]?.by_position ?? []] as const));
+    if (model === 'data_driven') {
+      const p0 = params[0] as ParamsJson;
+      const pairwise = p0.pairwise === true;
+      const frequency = p0.with_frequency === true;
+      const b = new Float64Array(1 + 3 * n + (pairwise ? n * n : 0) + (frequency ? n : 0));
+      b[0] = p0.intercept ?? 0;
+      mine.forEach((r, i) => {
+        const c = channels.indexOf(r.channel);
+        const p = params[i] as ParamsJson;
+        b[1 + c] = p.presence ?? 0;
+        b[1 + n + c] = p.first ?? 0;
+        b[1 + 2 * n + c] = p.last ?? 0;
+        if (pairwise) (p.before ?? []).forEach((x, k) => (b[1 + 3 * n + c * n + k] = x));
+        if (frequency) b[1 + 3 * n + (pairwise ? n * n : 0) + c] = p.frequency ?? 0;
+      });
+      fit.dataDriven = {
+        channels,
+        coefficients: b,
+        pairwise,
+        frequency,
+        l2: p0.l2 ?? 0,
+        iterations: p0.iterations ?? 0,
+        gradientNorm: p0.gradient_norm ?? 0,
+        converged: p0.converged ?? true,
+        logLoss: p0.log_loss ?? 0,
+        degenerate: false,
+      };
+    }
+    fits.set(model, fit);
+  }
+  for (const m of ALGORITHMIC_MODELS) if (!fits.has(m)) fits.set(m, fallback(m, 'not in the stored snapshot', []));
+  return {
+    seq: Number(first.seq),
+    computedAt: Date.parse(`${first.computed_at.replace(' ', 'T')}Z`),
+    markovOrder: Number(first.markov_order),
+    conversions: Number(first.conversions),
+    nulls: Number(first.null_journeys),
+    channels,
+    fits,
+  };
+}
