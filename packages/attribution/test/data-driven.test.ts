@@ -132,3 +132,92 @@ describe('data-driven model on ChannelAttribution_Data.csv', () => {
     cg.coefficients.forEach((b, i) => expect(Math.abs(b - dense.coefficients[i]!)).toBeLessThan(1e-7));
   });
 });
+
+describe('data-driven channel credit by incremental conversions', () => {
+  const stats = syntheticStats(40_000, 7);
+  const model = fitDataDriven(stats);
+
+  it('credits the channel that works, not the ones that only ride along', () => {
+    const r = dataDrivenAttribution(stats, model);
+    expect(r.credit).toBe('incremental');
+    const share = (c: string) => creditOf(r.credits, c).conversions / stats.totalConversions;
+    expect(share('paid')).toBeGreaterThan(0.9);
+    expect(share('banner')).toBeLessThan(0.05);
+    expect(share('email')).toBeLessThan(0.05);
+    expect(sum(r.credits.map((c) => c.conversions))).toBeCloseTo(stats.totalConversions, 8);
+    expect(sum(r.credits.map((c) => c.value))).toBeCloseTo(stats.totalValue, 6);
+  });
+
+  it('estimates the conversions paid causes: journeys with paid × (σ(0) − σ(−2)), within 10%', () => {
+    const r = dataDrivenAttribution(stats, model);
+    let withPaid = 0;
+    for (const p of stats.paths()) if (p.channels.includes('paid')) withPaid += p.conversions + p.nulls;
+    const want = withPaid * (sigmoid(0) - sigmoid(-2));
+    const got = r.incrementalConversions[r.credits.findIndex((c) => c.channel === 'paid')]!;
+    expect(Math.abs(got / want - 1)).toBeLessThan(0.1);
+  });
+
+  it('`journey` credit is the sum of every converting path’s per-journey weights', () => {
+    const r = dataDrivenAttribution(stats, model, { credit: 'journey' });
+    expect(r.credit).toBe('journey');
+    const byHand = new Map<string, number>();
+    for (const p of stats.paths()) {
+      if (!(p.conversions > 0)) continue;
+      const w = dataDrivenWeights(
+        model,
+        p.channels.map((channel) => ({ channel })),
+      );
+      p.channels.forEach((c, i) => byHand.set(c, (byHand.get(c) ?? 0) + p.conversions * w[i]!));
+    }
+    for (const c of r.credits) expect(c.conversions).toBeCloseTo(byHand.get(c.channel)!, 8);
+    // It hands the conversions that happen anyway to whoever is on the path: banner gets a share.
+    expect(creditOf(r.credits, 'banner').conversions).toBeGreaterThan(creditOf(dataDrivenAttribution(stats, model).credits, 'banner').conversions);
+  });
+});
+
+describe('data-driven options: untouched journeys and frequency', () => {
+  /** People touched by 0–3 of paid/banner, banner 1–6 times; log-odds −2 + 1.5·paid + 0.4·ln(banner count). */
+  function population(n: number, seed: number): PathStats {
+    const rng = mulberry32(seed);
+    const s = new PathStats();
+    for (let j = 0; j < n; j++) {
+      const path: string[] = [];
+      const paid = rng() < 0.4;
+      const banners = rng() < 0.6 ? 1 + Math.floor(rng() * 6) : 0;
+      for (let k = 0; k < banners; k++) path.push('banner');
+      if (paid) path.splice(Math.floor(rng() * (path.length + 1)), 0, 'paid');
+      const z = -2 + (paid ? 1.5 : 0) + (banners > 0 ? 0.4 * Math.log(banners) : 0);
+      const converted = rng() < sigmoid(z);
+      s.add(path, converted ? 1 : 0, converted ? 1 : 0, converted ? 0 : 1);
+    }
+    return s;
+  }
+  const stats = population(60_000, 3);
+
+  it('by default ignores untouched journeys; with `untouched` they pin the empty path', () => {
+    const without = new PathStats();
+    for (const p of stats.paths()) without.add(p.channels, p.conversions, p.value, p.nulls);
+    expect([...fitDataDriven(stats).coefficients]).toEqual([...fitDataDriven(without).coefficients]);
+    const m = fitDataDriven(stats, { untouched: true });
+    expect(stats.untouched.nulls).toBeGreaterThan(10_000);
+    expect(predictConversion(m, [])).toBeCloseTo(sigmoid(-2), 2);
+  });
+
+  it('frequency features tell six banners from one; presence alone cannot', () => {
+    const plain = fitDataDriven(stats, { untouched: true });
+    const freq = fitDataDriven(stats, { untouched: true, frequency: true });
+    expect(freq.frequency).toBe(true);
+    expect(freq.coefficients.length).toBe(plain.coefficients.length + 2);
+    const six = Array.from({ length: 6 }, () => 'banner');
+    const logit = (m: typeof plain, chs: string[]) => Math.log(predictConversion(m, chs) / (1 - predictConversion(m, chs)));
+    expect(logit(freq, six) - logit(freq, ['banner'])).toBeCloseTo(0.4 * Math.log(6), 1);
+    expect(Math.abs(logit(plain, six) - logit(plain, ['banner']))).toBeLessThan(0.05);
+  });
+
+  it('the conjugate-gradient solver reaches the dense fit with frequency features too', () => {
+    const dense = fitDataDriven(stats, { untouched: true, frequency: true, solver: 'dense' });
+    const cg = fitDataDriven(stats, { untouched: true, frequency: true, solver: 'cg' });
+    expect(cg.converged).toBe(true);
+    cg.coefficients.forEach((b, i) => expect(Math.abs(b - dense.coefficients[i]!)).toBeLessThan(1e-7));
+  });
+});

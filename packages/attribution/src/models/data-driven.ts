@@ -11,12 +11,16 @@ import type { ChannelAttribution } from '../types.js';
  * - `[1 + c]` channel c is in the journey;
  * - `[1 + n + c]` channel c is the first touch;
  * - `[1 + 2n + c]` channel c is the last touch (recency, as position: path data has no timestamps);
- * - `[1 + 3n + a·n + b]` (pairwise, a ≠ b) a's first touch comes before b's first touch.
+ * - `[1 + 3n + a·n + b]` (pairwise, a ≠ b) a's first touch comes before b's first touch;
+ * - `[1 + 3n + (pairwise ? n² : 0) + c]` (frequency) ln(number of touches of channel c), 0 when
+ *   c is touched once or not at all.
  */
 export interface DataDrivenModel {
   channels: string[];
   coefficients: Float64Array;
   pairwise: boolean;
+  /** The frequency block is present (absent = false: models built before it existed have none). */
+  frequency?: boolean;
   l2: number;
   /** Newton iterations used. */
   iterations: number;
@@ -34,6 +38,20 @@ export interface DataDrivenOptions {
   l2?: number;
   /** Use pairwise order features (default: when there are at most 40 channels). */
   pairwise?: boolean;
+  /**
+   * Add ln(touch count) per channel (default false), so that the tenth impression of a channel is
+   * not worth the same as the first: presence alone cannot tell a channel that reaches people once
+   * from one that reaches them thirty times.
+   */
+  frequency?: boolean;
+  /**
+   * Fit the journeys without any touch (`stats.untouched`) as observations of the empty path
+   * (default false). Only for data where they are a complete sample: people known whether or not
+   * they were touched (a CRM's accounts, a customer list, an experiment's audience). A tracker's
+   * untouched journeys are not: it sees every conversion but never the non-converting people who
+   * sent no event, so their conversion rate would look too high and every channel harmful.
+   */
+  untouched?: boolean;
   /** Newton iteration cap (default 50). */
   maxIterations?: number;
   /** Stop when ‖∇‖∞ ≤ tolerance (default 1e-10). */
@@ -45,30 +63,52 @@ export interface DataDrivenOptions {
 /** Up to this many coefficients the Newton step is solved densely; beyond, by conjugate gradients. */
 const DENSE_NEWTON_LIMIT = 600;
 
-function dimOf(n: number, pairwise: boolean): number {
-  return 1 + 3 * n + (pairwise ? n * n : 0);
+function dimOf(n: number, pairwise: boolean, frequency: boolean): number {
+  return 1 + 3 * n + (pairwise ? n * n : 0) + (frequency ? n : 0);
 }
 
-/** Feature indices of a sequence of channel indices (all features are 0/1). */
-function featuresOf(seq: readonly number[], n: number, pairwise: boolean, out: number[]): number[] {
-  out.length = 0;
-  out.push(0);
-  if (seq.length === 0) return out;
+/**
+ * Features of a sequence of channel indices as (index, value) pairs: the indicators are 1, the
+ * frequency features ln(count). `idx` and `val` are overwritten.
+ */
+function featuresOf(seq: readonly number[], n: number, pairwise: boolean, frequency: boolean, idx: number[], val: number[]): void {
+  idx.length = 0;
+  val.length = 0;
+  idx.push(0);
+  val.push(1);
+  if (seq.length === 0) return;
   const distinct: number[] = [];
-  const seen = new Set<number>();
+  const count = new Map<number, number>();
   for (const c of seq) {
-    if (seen.has(c)) continue;
-    seen.add(c);
+    const k = count.get(c);
+    if (k !== undefined) {
+      count.set(c, k + 1);
+      continue;
+    }
+    count.set(c, 1);
     distinct.push(c);
-    out.push(1 + c);
+    idx.push(1 + c);
+    val.push(1);
   }
-  out.push(1 + n + (seq[0] as number));
-  out.push(1 + 2 * n + (seq[seq.length - 1] as number));
+  idx.push(1 + n + (seq[0] as number), 1 + 2 * n + (seq[seq.length - 1] as number));
+  val.push(1, 1);
   if (pairwise) {
     for (let i = 0; i < distinct.length; i++)
-      for (let j = i + 1; j < distinct.length; j++) out.push(1 + 3 * n + (distinct[i] as number) * n + (distinct[j] as number));
+      for (let j = i + 1; j < distinct.length; j++) {
+        idx.push(1 + 3 * n + (distinct[i] as number) * n + (distinct[j] as number));
+        val.push(1);
+      }
   }
-  return out;
+  if (frequency) {
+    const base = 1 + 3 * n + (pairwise ? n * n : 0);
+    for (const c of distinct) {
+      const k = count.get(c) as number;
+      if (k > 1) {
+        idx.push(base + c);
+        val.push(Math.log(k));
+      }
+    }
+  }
 }
 
 const sigmoid = (z: number): number => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
@@ -80,12 +120,22 @@ const softplus = (z: number): number => Math.max(z, 0) + Math.log1p(Math.exp(-Ma
  * regression of P(convert | journey) on channel presence, first- and last-touch channel and
  * pairwise order ("a before b") indicators — the bagged logistic model of Shao & Li 2011
  * ("Data-driven multi-touch attribution models", KDD), without bagging, with order features
- * added in the spirit of Google Analytics 4's data-driven attribution. Each aggregated path is a
- * binomial observation (conversions successes out of conversions + nulls). Minimises
- * mean log-loss + (l2/2)·‖β‖² (intercept not penalised) by Newton's method (IRLS) with backtracking
- * line search: the step is solved by Cholesky on the dense Hessian up to 600 coefficients, beyond
- * that by Jacobi-preconditioned conjugate gradients on Hessian-vector products, so memory stays
- * O(data + coefficients) however many channels there are. Deterministic.
+ * added in the spirit of Google Analytics 4's data-driven attribution, and optionally ln(touch
+ * count) per channel. Each aggregated path is a binomial observation (conversions successes out
+ * of conversions + nulls).
+ *
+ * Journeys without any touch (`stats.untouched`) are left out on purpose: a tracker sees every
+ * conversion but never sees a person who had no event at all, so the untouched conversion rate it
+ * can observe is inflated by selection and would make every channel look harmful. The baseline
+ * (the empty path's probability) is instead extrapolated from how conversion varies with the
+ * number of channels on a path; the first- and last-touch indicators, which sum to 1 on every
+ * touched path, are centred by the penalty.
+ *
+ * Minimises mean log-loss + (l2/2)·‖β‖² (intercept not penalised) by Newton's method (IRLS) with
+ * backtracking line search: the step is solved by Cholesky on the dense Hessian up to 600
+ * coefficients, beyond that by Jacobi-preconditioned conjugate gradients on Hessian-vector
+ * products, so memory stays O(data + coefficients) however many channels there are.
+ * Deterministic.
  *
  * Edge cases: no conversions, or no non-conversions (e.g. data with no `total_null`) → a
  * `degenerate` model with intercept ±30 and all other coefficients 0, whose per-journey weights
@@ -95,38 +145,48 @@ export function fitDataDriven(stats: PathStats, options: DataDrivenOptions = {})
   const channels = stats.channels();
   const n = channels.length;
   const pairwise = options.pairwise ?? n <= 40;
+  const frequency = options.frequency ?? false;
   const l2 = options.l2 ?? 1e-4;
   const tol = options.tolerance ?? 1e-10;
   const maxIt = options.maxIterations ?? 50;
-  const dim = dimOf(n, pairwise);
+  const dim = dimOf(n, pairwise, frequency);
   const dense = options.solver === 'dense' || (options.solver !== 'cg' && dim <= DENSE_NEWTON_LIMIT);
   const index = new Map(channels.map((c, i) => [c, i] as const));
 
   const rowPtr: number[] = [0];
   const cols: number[] = [];
+  const vals: number[] = [];
   const pos: number[] = [];
   const tot: number[] = [];
-  const buf: number[] = [];
+  const idxBuf: number[] = [];
+  const valBuf: number[] = [];
   let W = 0;
   let C = 0;
-  for (const rec of stats.paths()) {
-    const t = rec.conversions + rec.nulls;
-    if (!(t > 0)) continue;
-    for (const f of featuresOf(rec.channels.map((c) => index.get(c) as number), n, pairwise, buf)) cols.push(f);
+  const addRow = (seq: readonly number[], conversions: number, nulls: number): void => {
+    const t = conversions + nulls;
+    if (!(t > 0)) return;
+    featuresOf(seq, n, pairwise, frequency, idxBuf, valBuf);
+    for (let k = 0; k < idxBuf.length; k++) {
+      cols.push(idxBuf[k] as number);
+      vals.push(valBuf[k] as number);
+    }
     rowPtr.push(cols.length);
-    pos.push(rec.conversions);
+    pos.push(conversions);
     tot.push(t);
     W += t;
-    C += rec.conversions;
-  }
+    C += conversions;
+  };
+  for (const rec of stats.paths()) addRow(rec.channels.map((c) => index.get(c) as number), rec.conversions, rec.nulls);
+  if (options.untouched) addRow([], stats.untouched.conversions, stats.untouched.nulls);
   const beta = new Float64Array(dim);
   const m = pos.length;
   if (m === 0 || C === 0 || C === W) {
     beta[0] = C > 0 ? 30 : -30;
-    return { channels, coefficients: beta, pairwise, l2, iterations: 0, gradientNorm: 0, converged: true, logLoss: 0, degenerate: true };
+    return { channels, coefficients: beta, pairwise, frequency, l2, iterations: 0, gradientNorm: 0, converged: true, logLoss: 0, degenerate: true };
   }
   const ptr = Int32Array.from(rowPtr);
   const col = Int32Array.from(cols);
+  const xv = Float64Array.from(vals);
   beta[0] = Math.log(C / (W - C));
 
   const z = new Float64Array(m);
@@ -135,7 +195,7 @@ export function fitDataDriven(stats: PathStats, options: DataDrivenOptions = {})
   const linear = (b: Float64Array, out: Float64Array): void => {
     for (let p = 0; p < m; p++) {
       let s = 0;
-      for (let k = ptr[p] as number; k < (ptr[p + 1] as number); k++) s += b[col[k] as number] as number;
+      for (let k = ptr[p] as number; k < (ptr[p + 1] as number); k++) s += (b[col[k] as number] as number) * (xv[k] as number);
       out[p] = s;
     }
   };
@@ -159,7 +219,7 @@ export function fitDataDriven(stats: PathStats, options: DataDrivenOptions = {})
       const t = tot[p] as number;
       const resid = (t * s - (pos[p] as number)) / W;
       hw[p] = (t * s * (1 - s)) / W;
-      for (let k = ptr[p] as number; k < (ptr[p + 1] as number); k++) grad[col[k] as number] = (grad[col[k] as number] as number) + resid;
+      for (let k = ptr[p] as number; k < (ptr[p + 1] as number); k++) grad[col[k] as number] = (grad[col[k] as number] as number) + resid * (xv[k] as number);
     }
     let g = 0;
     for (let j = 0; j < dim; j++) {
@@ -168,14 +228,14 @@ export function fitDataDriven(stats: PathStats, options: DataDrivenOptions = {})
     }
     return g;
   };
-  const xv = new Float64Array(m);
+  const xw = new Float64Array(m);
   const hessVec = (v: Float64Array, out: Float64Array): void => {
-    linear(v, xv);
+    linear(v, xw);
     out.fill(0);
     for (let p = 0; p < m; p++) {
-      const a = (hw[p] as number) * (xv[p] as number);
+      const a = (hw[p] as number) * (xw[p] as number);
       if (a === 0) continue;
-      for (let k = ptr[p] as number; k < (ptr[p + 1] as number); k++) out[col[k] as number] = (out[col[k] as number] as number) + a;
+      for (let k = ptr[p] as number; k < (ptr[p + 1] as number); k++) out[col[k] as number] = (out[col[k] as number] as number) + a * (xv[k] as number);
     }
     for (let j = 1; j < dim; j++) out[j] = (out[j] as number) + l2 * (v[j] as number);
   };
@@ -190,9 +250,10 @@ export function fitDataDriven(stats: PathStats, options: DataDrivenOptions = {})
       const b = ptr[p + 1] as number;
       for (let k = a; k < b; k++) {
         const r = (col[k] as number) * dim;
+        const hk = h * (xv[k] as number);
         for (let l = a; l < b; l++) {
           const c = col[l] as number;
-          hess[r + c] = (hess[r + c] as number) + h;
+          hess[r + c] = (hess[r + c] as number) + hk * (xv[l] as number);
         }
       }
     }
@@ -212,7 +273,8 @@ export function fitDataDriven(stats: PathStats, options: DataDrivenOptions = {})
     else {
       // Jacobi preconditioner: the Hessian diagonal.
       const diag = new Float64Array(dim);
-      for (let p = 0; p < m; p++) for (let k = ptr[p] as number; k < (ptr[p + 1] as number); k++) diag[col[k] as number] = (diag[col[k] as number] as number) + (hw[p] as number);
+      for (let p = 0; p < m; p++)
+        for (let k = ptr[p] as number; k < (ptr[p + 1] as number); k++) diag[col[k] as number] = (diag[col[k] as number] as number) + (hw[p] as number) * (xv[k] as number) ** 2;
       for (let j = 0; j < dim; j++) diag[j] = (diag[j] as number) + (j > 0 ? l2 : 0) || 1;
       conjugateGradient(hessVec, grad, diag, step, 1e-12, 4 * dim + 20);
     }
@@ -234,7 +296,7 @@ export function fitDataDriven(stats: PathStats, options: DataDrivenOptions = {})
   linear(beta, z);
   let ll = 0;
   for (let p = 0; p < m; p++) ll += (pos[p] as number) * softplus(-(z[p] as number)) + ((tot[p] as number) - (pos[p] as number)) * softplus(z[p] as number);
-  return { channels, coefficients: beta, pairwise, l2, iterations: it, gradientNorm: gNorm, converged: gNorm <= tol, logLoss: ll / W, degenerate: false };
+  return { channels, coefficients: beta, pairwise, frequency, l2, iterations: it, gradientNorm: gNorm, converged: gNorm <= tol, logLoss: ll / W, degenerate: false };
 }
 
 /** Preconditioned conjugate gradients for H x = b (H SPD via `mul`); x overwritten. */
@@ -287,9 +349,17 @@ function channelIndexOf(model: DataDrivenModel): Map<string, number> {
 }
 const indexCache = new WeakMap<DataDrivenModel, Map<string, number>>();
 
-function probabilityOfSeq(model: DataDrivenModel, seq: readonly number[], buf: number[]): number {
+/** Scratch space for `featuresOf` while predicting, so a prediction allocates nothing. */
+interface Scratch {
+  idx: number[];
+  val: number[];
+}
+const scratch = (): Scratch => ({ idx: [], val: [] });
+
+function probabilityOfSeq(model: DataDrivenModel, seq: readonly number[], buf: Scratch): number {
+  featuresOf(seq, model.channels.length, model.pairwise, model.frequency === true, buf.idx, buf.val);
   let zz = 0;
-  for (const f of featuresOf(seq, model.channels.length, model.pairwise, buf)) zz += model.coefficients[f] as number;
+  for (let k = 0; k < buf.idx.length; k++) zz += (model.coefficients[buf.idx[k] as number] as number) * (buf.val[k] as number);
   return sigmoid(zz);
 }
 
@@ -304,7 +374,7 @@ export function predictConversion(model: DataDrivenModel, channels: readonly str
     const i = index.get(c);
     if (i !== undefined) seq.push(i);
   }
-  return probabilityOfSeq(model, seq, []);
+  return probabilityOfSeq(model, seq, scratch());
 }
 
 /**
@@ -334,7 +404,7 @@ function dataDrivenWeightsOfSeq(model: DataDrivenModel, raw: readonly number[]):
   const L = raw.length;
   if (L === 0) return [];
   if (L === 1) return [1];
-  const buf: number[] = [];
+  const buf = scratch();
   const known = (s: readonly number[]): number[] => s.filter((c) => c >= 0);
   const p = probabilityOfSeq(model, known(raw), buf);
   const touchDrop = (i: number): number => Math.max(0, p - probabilityOfSeq(model, known(raw.filter((_, j) => j !== i)), buf));
@@ -366,19 +436,84 @@ function dataDrivenWeightsOfSeq(model: DataDrivenModel, raw: readonly number[]):
 export interface DataDrivenResult extends ChannelAttribution {
   model: 'data_driven';
   fitted: DataDrivenModel;
+  /**
+   * Per channel, aligned with `credits`: the conversions the fitted model says the channel caused,
+   * Σ over journeys (converting or not) of P(convert | path) − P(convert | path without the
+   * channel). Negative when the model finds the channel lowers conversion.
+   */
+  incrementalConversions: number[];
+  /** How the credits were formed (see `dataDrivenAttribution`). */
+  credit: 'incremental' | 'journey';
+}
+
+export interface DataDrivenAttributionOptions {
+  /**
+   * `incremental` (default): channel credit in proportion to the model's incremental
+   * conversions. `journey`: the sum of each converting path's `dataDrivenWeights`.
+   */
+  credit?: 'incremental' | 'journey';
 }
 
 /**
- * Channel totals of the data-driven model over aggregated paths: every converting path's
- * conversions and value are spread over its touches with `dataDrivenWeights` and summed per
- * channel. Fits the model on the same stats unless one is given.
+ * Channel totals of the data-driven model over aggregated paths. Fits the model on the same
+ * stats unless one is given.
  *
- * Edge cases: no paths → no credits; credits sum to the totals (each path's weights sum to 1).
+ * `incremental` (default) — credit by removal effect, as Markov attribution does with its chain
+ * (Anderl et al. 2016) but with the fitted conversion model as the counterfactual: channel c's
+ * incremental conversions are I_c = Σ_paths (conversions + nulls) × (p(path) − p(path without c)),
+ * its incremental value V_c = Σ_converting paths value × (p(path) − p(path without c)) / p(path)
+ * (each conversion's value times the probability that c was necessary for it), and the totals are
+ * split in proportion: conversions_c = total × max(0, I_c) / Σ max(0, I), value likewise with V.
+ * This estimates each channel's share of the conversions marketing causes. Splitting every
+ * converting journey to 100% instead (`journey`, GA4's way) also hands out the conversions that
+ * would have happened anyway, to whichever channels happened to be on those paths: frequent,
+ * low-effect channels then collect credit in proportion to how often they are present.
+ *
+ * `journey` — every converting path's conversions and value are spread over its touches with
+ * `dataDrivenWeights` and summed per channel; the streaming per-journey credit adds up to this.
+ *
+ * Edge cases: no paths → no credits; credits sum to the totals; when no channel has a positive
+ * incremental effect (or the model is degenerate) the incremental credit falls back to `journey`
+ * (which is linear for a degenerate model).
  */
-export function dataDrivenAttribution(stats: PathStats, model: DataDrivenModel = fitDataDriven(stats)): DataDrivenResult {
+export function dataDrivenAttribution(stats: PathStats, model: DataDrivenModel = fitDataDriven(stats), options: DataDrivenAttributionOptions = {}): DataDrivenResult {
   const channels = stats.channels();
-  const out = new Map(channels.map((c) => [c, { channel: c, conversions: 0, value: 0 }] as const));
   const index = channelIndexOf(model);
+  const credited = channels.map((c) => index.get(c) ?? -1);
+  const incConv = new Float64Array(model.channels.length);
+  const incValue = new Float64Array(model.channels.length);
+  const buf = scratch();
+  for (const rec of stats.paths()) {
+    const seq = rec.channels.map((c) => index.get(c) ?? -1).filter((c) => c >= 0);
+    const journeys = rec.conversions + rec.nulls;
+    if (seq.length === 0 || !(journeys > 0 || rec.value > 0)) continue;
+    const p = probabilityOfSeq(model, seq, buf);
+    for (const c of new Set(seq)) {
+      const drop = p - probabilityOfSeq(
+        model,
+        seq.filter((x) => x !== c),
+        buf,
+      );
+      incConv[c] = (incConv[c] as number) + journeys * drop;
+      if (p > 0) incValue[c] = (incValue[c] as number) + (rec.value * drop) / p;
+    }
+  }
+  const incremental = credited.map((i) => (i >= 0 ? (incConv[i] as number) : 0));
+  const incrementalValue = credited.map((i) => (i >= 0 ? (incValue[i] as number) : 0));
+  const positive = (xs: number[]) => xs.reduce((a, x) => a + Math.max(0, x), 0);
+  const sumI = positive(incremental);
+  const sumV = positive(incrementalValue);
+  if ((options.credit ?? 'incremental') === 'incremental' && !model.degenerate && sumI > 0) {
+    const totalC = stats.totalConversions;
+    const totalV = stats.totalValue;
+    const credits = channels.map((channel, i) => ({
+      channel,
+      conversions: (totalC * Math.max(0, incremental[i] as number)) / sumI,
+      value: sumV > 0 ? (totalV * Math.max(0, incrementalValue[i] as number)) / sumV : (totalV * Math.max(0, incremental[i] as number)) / sumI,
+    }));
+    return { model: 'data_driven', credits, fitted: model, incrementalConversions: incremental, credit: 'incremental' };
+  }
+  const out = new Map(channels.map((c) => [c, { channel: c, conversions: 0, value: 0 }] as const));
   for (const rec of stats.paths()) {
     if (!(rec.conversions > 0) && !(rec.value > 0)) continue;
     const w = dataDrivenWeightsOfSeq(
@@ -391,5 +526,5 @@ export function dataDrivenAttribution(stats: PathStats, model: DataDrivenModel =
       row.value += rec.value * (w[i] as number);
     });
   }
-  return { model: 'data_driven', credits: [...out.values()], fitted: model };
+  return { model: 'data_driven', credits: [...out.values()], fitted: model, incrementalConversions: incremental, credit: 'journey' };
 }
