@@ -9,6 +9,8 @@ const USAGE = `touchline <command>
   sql "<query>" [--format F] query the warehouse of a running Touchline (read-only)
   attribute --paths <file> [--sep ';'] [--models m1,m2] [--order k]
                              credit aggregated paths (ChannelAttribution format), JSON lines out
+  simulate [--scenario S] [--seed N] (--offline [--report json] | --url U --key K [--rate N])
+                             simulated market with known effects: accuracy of every model, or a live feed
   bench [stage]              run benchmarks (see docs/benchmarks.md)
 `;
 
@@ -22,6 +24,10 @@ async function main(argv: string[]): Promise<number> {
     case 'attribute': {
       const { attributeCommand } = await import('./commands/attribute.js');
       return attributeCommand(args, process.stdout);
+    }
+    case 'simulate': {
+      const { simulateCommand } = await import('./commands/simulate.js');
+      return simulateCommand(args, process.stdout, process.stderr);
     }
     case 'bench': {
       const { benchCommand } = await import('./commands/bench.js');

@@ -22,6 +22,7 @@ const STAGES: Record<string, () => Promise<BenchStage>> = {
   pipeline: async () => (await import('./bench/pipeline.js')).default,
   stitcher: async () => (await import('./bench/stitcher.js')).default,
   attributor: async () => (await import('./bench/attributor.js')).default,
+  accuracy: async () => (await import('./bench/accuracy.js')).default,
   alerts: async () => (await import('@touchline/alerts/bench')).default,
 };
 
