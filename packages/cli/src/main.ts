@@ -72,7 +72,7 @@ async function start(args: string[]): Promise<number> {
   } else if (t.keys.file) {
     lines.push(`  keys: ${t.keys.file}`);
   }
-  if (config.TOUCHLINE_DEMO) lines.push(`  demo feed: ${config.TOUCHLINE_DEMO_RATE} batches/s of synthetic journeys`);
+  if (config.TOUCHLINE_DEMO) lines.push(`  demo feed: ${config.TOUCHLINE_DEMO_RATE} simulated people per second`);
   process.stdout.write(lines.join('\n') + '\n\n');
   onShutdown(logger, () => t.close());
   return -1;
