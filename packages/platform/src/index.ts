@@ -10,5 +10,5 @@ export { Warehouse, redactUrl, type WarehouseOptions } from './warehouse/client.
 export { migrate } from './warehouse/migrate.js';
 export { MIGRATIONS, type Migration } from './warehouse/migrations/index.js';
 export { WarehouseSink, type SourcePosition } from './warehouse/sink.js';
-export { startStage, type Decoded, type StageOptions } from './pipeline.js';
+export { readTopicToEnd, startStage, type Decoded, type StageOptions } from './pipeline.js';
 export { openBus, openWarehouse, buildHttp, runStandalone, onShutdown, type StandaloneContext } from './runtime.js';

@@ -23,6 +23,11 @@ export interface StageOptions<T> {
    * offsets, oldest first per partition, with no outputs expected. Omit for stateless stages.
    */
   restore?: (items: Decoded<T>[]) => void;
+  /**
+   * Runs after `restore` and before consuming (also when there was nothing to restore): the place to
+   * reconcile rebuilt state with what earlier runs already published.
+   */
+  afterRestore?: () => Promise<void>;
   maxBatchSize?: number;
 }
 
@@ -33,6 +38,7 @@ export interface StageOptions<T> {
 export async function startStage<T>(opts: StageOptions<T>): Promise<Consumer> {
   const { bus, logger, groupId, topics } = opts;
   if (opts.restore) await restoreState(opts);
+  if (opts.afterRestore) await opts.afterRestore();
   return bus.consume({
     groupId,
     topics,
@@ -112,4 +118,42 @@ async function restoreState<T>(opts: StageOptions<T>): Promise<void> {
   await finished;
   await reader.stop();
   logger.info({ groupId, records: restored, ms: Date.now() - started }, 'state restored from the log');
+}
+
+/**
+ * Reads a topic from its beginning to the end it had when called, through a reader group that never
+ * commits, and hands every decodable message to `each` (per partition in offset order).
+ */
+export async function readTopicToEnd<T>(bus: Bus, topic: string, schema: z.ZodType<T>, each: (message: T, record: ConsumedRecord) => void): Promise<number> {
+  const end = await bus.endOffsets(topic);
+  const remaining = new Map([...end].filter(([, o]) => BigInt(o) > 0n).map(([p, o]) => [p, BigInt(o)]));
+  if (remaining.size === 0) return 0;
+  let read = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  const reader = await bus.consume({
+    groupId: `reader.${topic}.${randomUUID()}`,
+    topics: [topic],
+    commit: false,
+    fromBeginning: true,
+    maxBatchSize: 5000,
+    handler: async (batch) => {
+      const target = remaining.get(batch.partition);
+      if (target === undefined) return;
+      for (const record of batch.records) {
+        if (BigInt(record.offset) >= target) break;
+        const d = decodeMessage(schema, record.value);
+        if (d.ok) each(d.value as T, record);
+        read++;
+      }
+      const last = batch.records[batch.records.length - 1];
+      if (last && BigInt(last.offset) >= target - 1n) {
+        remaining.delete(batch.partition);
+        if (remaining.size === 0) done();
+      }
+    },
+  });
+  await finished;
+  await reader.stop();
+  return read;
 }

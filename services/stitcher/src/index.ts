@@ -3,18 +3,19 @@ import {
   ConversionMessage,
   CostMessage,
   FraudFlagMessage,
+  JourneysTopicMessage,
   IdentityMessage,
   PrivacyDeleteMessage,
   TouchpointMessage,
   type GroupMap,
   type TopicMap,
 } from '@touchline/contracts';
-import { startStage, type Bus, type Consumer, type Logger } from '@touchline/platform';
+import { readTopicToEnd, startStage, type Bus, type Consumer, type Logger } from '@touchline/platform';
 import { stitch, type StitcherInput } from './handler.js';
-import { StitcherState, type StitchOutput } from './state.js';
+import { PublishedOutputs, StitcherState, type StitchOutput } from './state.js';
 import type { Windows } from './windows.js';
 
-export { StitcherState, type StitchOutput } from './state.js';
+export { PublishedOutputs, StitcherState, journeySignature, type StitchOutput } from './state.js';
 export { stitch, type StitcherInput } from './handler.js';
 export { Windows } from './windows.js';
 
@@ -50,6 +51,11 @@ export async function startStitcher(deps: StitcherDeps): Promise<Stitcher> {
   const state = new StitcherState({ windows: deps.windows, ...(deps.maxTouchesPerJourney ? { maxTouchesPerJourney: deps.maxTouchesPerJourney } : {}) });
   const logger = deps.logger.child({ service: 'stitcher' });
   const apply = (m: StitcherInput | undefined): StitchOutput[] => (m ? stitch(state, m) : []);
+  const publish = (out: StitchOutput[]) =>
+    deps.bus.publish(
+      deps.topics.journeys,
+      out.map((j) => ({ key: j.kind === 'journey' ? j.conversion.conversionId : j.personId, value: JSON.stringify(j) })),
+    );
   const consumer = await startStage({
     bus: deps.bus,
     logger,
@@ -60,14 +66,17 @@ export async function startStitcher(deps: StitcherDeps): Promise<Stitcher> {
     restore: (items) => {
       for (const { message } of items) apply(message);
     },
+    afterRestore: async () => {
+      const published = new PublishedOutputs();
+      const read = await readTopicToEnd(deps.bus, deps.topics.journeys, JourneysTopicMessage, (m) => published.add(m));
+      const out = state.reconcile(published);
+      if (out.length > 0) await publish(out);
+      logger.info({ journeysRead: read, republished: out.length }, 'journeys reconciled with the log');
+    },
     handle: async (items) => {
       const out: StitchOutput[] = [];
       for (const { message } of items) out.push(...apply(message));
-      if (out.length === 0) return;
-      await deps.bus.publish(
-        deps.topics.journeys,
-        out.map((j) => ({ key: j.kind === 'journey' ? j.conversion.conversionId : j.personId, value: JSON.stringify(j) })),
-      );
+      if (out.length > 0) await publish(out);
     },
   });
   return { state, consumer };

@@ -51,6 +51,38 @@ export interface StitcherOptions {
 
 export type StitchOutput = JourneyMessage | NullPathMessage;
 
+/** What the journeys topic last holds: per conversion its journey, per null path its touches. */
+export class PublishedOutputs {
+  readonly journeys = new Map<string, { signature: string; revision: number }>();
+  /** pathId → touch ids joined, '' when withdrawn. */
+  readonly nullPaths = new Map<string, string>();
+  readonly nullPathsByPerson = new Map<string, Set<string>>();
+  readonly nullPathOwner = new Map<string, string>();
+
+  /** Takes one message read from the topic, in the topic's order for its key. */
+  add(m: StitchOutput): void {
+    if (m.kind === 'journey') {
+      this.journeys.set(m.conversion.conversionId, {
+        signature: m.retracted ? '\u0000retracted' : journeySignature(m.level, m.milestones, m.touches),
+        revision: m.revision,
+      });
+      return;
+    }
+    const sig = m.touches.map((t) => t.messageId).join('\u0000');
+    this.nullPaths.set(m.pathId, sig);
+    this.nullPathOwner.set(m.pathId, m.personId);
+    let set = this.nullPathsByPerson.get(m.personId);
+    if (!set) this.nullPathsByPerson.set(m.personId, (set = new Set()));
+    if (sig === '') set.delete(m.pathId);
+    else set.add(m.pathId);
+  }
+}
+
+/** What identifies a journey's content: level, milestones and its touches. */
+export function journeySignature(level: 'person' | 'account', milestones: JourneyMessage['milestones'], touches: ReadonlyArray<{ messageId: string }>): string {
+  return `${level}|${milestones?.leadTime ?? ''}|${milestones?.opportunityTime ?? ''}|${touches.map((t) => t.messageId).join('\u0000')}`;
+}
+
 /**
  * Identity graph and open journeys.
  *
@@ -183,6 +215,35 @@ export class StitcherState {
     return out;
   }
 
+  /**
+   * After a restore: makes what the journeys topic last holds the reference that emission diffs
+   * against, and returns what must be published so the topic ends in the state's journeys. A run
+   * that crashed after publishing but before committing may have left outputs that the rebuilt
+   * state would never produce again; this withdraws or replaces them.
+   */
+  reconcile(onTopic: PublishedOutputs): StitchOutput[] {
+    const out: StitchOutput[] = [];
+    const claimed = new Set<string>();
+    for (const p of this.people.values()) {
+      for (const s of p.conversions.values()) {
+        const t = onTopic.journeys.get(s.conv.conversionId);
+        s.lastSignature = t?.signature;
+        s.revision = t?.revision ?? 0;
+      }
+      const personId = this.personId(p);
+      p.nullPaths = new Map();
+      for (const pathId of onTopic.nullPathsByPerson.get(personId) ?? []) {
+        p.nullPaths.set(pathId, onTopic.nullPaths.get(pathId)!);
+        claimed.add(pathId);
+      }
+    }
+    for (const [pathId, sig] of onTopic.nullPaths) {
+      if (sig !== '' && !claimed.has(pathId)) out.push(this.nullPath(onTopic.nullPathOwner.get(pathId)!, pathId, [], this.watermark));
+    }
+    for (const root of [...this.people.keys()]) out.push(...this.refresh(root, false));
+    return out;
+  }
+
   private isDeleted(nodes: string[]): boolean {
     return this.deletedNodes.size > 0 && nodes.some((n) => this.deletedNodes.has(n));
   }
@@ -309,7 +370,7 @@ export class StitcherState {
       }
       const touches = this.eligible(pool, c);
       const milestones = milestonesOf(milestoneSource, c.timestamp);
-      const signature = `${level}|${milestones?.leadTime ?? ''}|${milestones?.opportunityTime ?? ''}|${touches.map((t) => t.messageId).join('\u0000')}`;
+      const signature = journeySignature(level, milestones, touches);
       if (signature === stored.lastSignature) continue;
       stored.revision = stored.lastSignature === undefined ? 0 : stored.revision + 1;
       stored.lastSignature = signature;
