@@ -1,7 +1,7 @@
 import { alertsOptionsFrom, startAlerts, type Alerts } from '@touchline/alerts';
 import { attributorOptionsFrom, startAttributor } from '@touchline/attributor';
 import { groupNames, topicNames, type TouchlineConfig } from '@touchline/contracts';
-import { ingestRoutes } from '@touchline/ingest';
+import { ingestOptionsFromConfig, ingestRoutes } from '@touchline/ingest';
 import {
   KeyRing,
   buildHttp,
@@ -49,7 +49,17 @@ export async function startTouchline(config: TouchlineConfig, logger: Logger): P
       return { ok: ping.success && consumers.length > 0, detail: { bus: bus.kind, warehouse: warehouse.mode } };
     },
   });
-  await app.register(async (scope) => ingestRoutes(scope, { bus, keys: ring, topics }));
+  await app.register(async (scope) => {
+    await ingestRoutes(scope, {
+      bus,
+      keys: ring,
+      topics,
+      warehouse,
+      dataDir: config.TOUCHLINE_DATA_DIR,
+      pipeline: { raw: [groups.stitcher, groups.warehouse], journeys: [groups.attributor] },
+      options: ingestOptionsFromConfig(config),
+    });
+  });
   await app.register(async (scope) => sqlRoute(scope, { warehouse, keys: ring }));
   // Started side by side: joining a Kafka consumer group takes seconds each.
   const [alerts, stitcher, attributors] = await Promise.all([

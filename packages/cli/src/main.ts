@@ -7,6 +7,8 @@ const USAGE = `touchline <command>
   start [--demo]             run all services in one process (embedded log and warehouse unless
                              KAFKA_BROKERS / CLICKHOUSE_URL are set); --demo adds a synthetic feed
   sql "<query>" [--format F] query the warehouse of a running Touchline (read-only)
+  import costs <file.csv> [--format google-ads|meta|linkedin|generic] [--mapping m.json] [--currency EUR] [--rates USD=0.92]
+                             send ad-spend exports to a running Touchline as cost events
   attribute --paths <file> [--sep ';'] [--models m1,m2] [--order k]
                              credit aggregated paths (ChannelAttribution format), JSON lines out
   simulate [--scenario S] [--seed N] (--offline [--report json] | --url U --key K [--rate N])
@@ -21,6 +23,10 @@ async function main(argv: string[]): Promise<number> {
       return start(args);
     case 'sql':
       return sqlCommand(args, process.stdout, process.stderr);
+    case 'import': {
+      const { importCommand } = await import('./commands/import.js');
+      return importCommand(args, process.stdout, process.stderr);
+    }
     case 'attribute': {
       const { attributeCommand } = await import('./commands/attribute.js');
       return attributeCommand(args, process.stdout);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { Event, type ConversionMessage, type IdentityMessage, type JourneyMessage, type TouchpointMessage } from '@touchline/contracts';
-import { normaliseEvent } from '@touchline/ingest';
+import { Normaliser } from '@touchline/ingest';
 import { conversionModel, conversionTime, costEvents, createWorld, getScenario, Observer, unitEvents, type Scenario, type SimEvent } from '@touchline/simulator';
 import { StitcherState, Windows } from '@touchline/stitcher';
 import { describe, expect, it } from 'vitest';
@@ -233,6 +233,7 @@ describe('offline journeys are the journeys the pipeline builds', () => {
     const world = createWorld(scenario, seed);
     const model = conversionModel(scenario);
     const observer = new Observer(world, { keepJourneys: true });
+    const normaliser = new Normaliser();
     const L = scenario.lookbackDays;
     const state = new StitcherState({ windows: new Windows({ lookbackDays: L, viewThroughDays: L }) });
     const live = new Map<string, JourneyMessage>();
@@ -241,7 +242,7 @@ describe('offline journeys are the journeys the pipeline builds', () => {
       const T = conversionTime(model, unit);
       observer.add(unit, T);
       for (const e of unitEvents(world, unit, T)) {
-        const n = normaliseEvent(e, { receivedAt: Date.parse('2027-01-01T00:00:00Z') });
+        const n = normaliser.normalise(e, { receivedAt: Date.parse('2027-01-01T00:00:00Z') });
         if (!n.ok) throw new Error(`refused ${e.messageId}: ${n.reason}`);
         const msg = JSON.parse(n.record.value as string) as TouchpointMessage | IdentityMessage | ConversionMessage;
         const out = msg.kind === 'touchpoint' ? state.applyTouch(msg) : msg.kind === 'identity' ? state.applyIdentity(msg) : state.applyConversion(msg);

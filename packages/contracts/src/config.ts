@@ -139,11 +139,31 @@ export const PipelineConfig = z.object({
   TOUCHLINE_DEMO_RATE: z.coerce.number().positive().max(100_000).default(5),
 });
 
+/** Ingest: batch limits, rate limit, publish timeout, worker threads, phones, channel rules. */
+export const IngestConfig = z.object({
+  TOUCHLINE_INGEST_MAX_EVENTS: int(1, 100_000).optional(),
+  TOUCHLINE_INGEST_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).optional(),
+  /** Events per second per write key and instance; 0 disables the limit. */
+  TOUCHLINE_INGEST_RATE_LIMIT: z.coerce.number().min(0).optional(),
+  TOUCHLINE_INGEST_RATE_BURST: int(1, 1_000_000_000).optional(),
+  TOUCHLINE_INGEST_PUBLISH_TIMEOUT_MS: int(50, 600_000).optional(),
+  /** Worker threads parsing bodies; 0 parses on the main thread. */
+  TOUCHLINE_INGEST_THREADS: int(0, 64).optional(),
+  /** Country calling code of phone numbers written nationally, e.g. 49. */
+  TOUCHLINE_PHONE_COUNTRY_CODE: z
+    .string()
+    .regex(/^\+?\d{1,4}$/, 'must be a country calling code such as 49')
+    .optional(),
+  /** A JSON file of channel rules (or the JSON itself). */
+  TOUCHLINE_CHANNEL_RULES: z.string().min(1).optional(),
+});
+
 export const TouchlineConfig = ServerConfig.and(KeysConfig)
   .and(StorageConfig)
   .and(KafkaConfig)
   .and(ClickHouseConfig)
-  .and(PipelineConfig);
+  .and(PipelineConfig)
+  .and(IngestConfig);
 export type TouchlineConfig = z.infer<typeof TouchlineConfig>;
 
 /** Keys the config schema knows, for a helpful message on a typo in the config file. */
@@ -154,4 +174,5 @@ export const CONFIG_KEYS: readonly string[] = [
   KafkaConfig,
   ClickHouseConfig,
   PipelineConfig,
+  IngestConfig,
 ].flatMap((s) => Object.keys(s.shape));

@@ -8,131 +8,260 @@ import {
   type TouchpointMessage,
 } from '@touchline/contracts';
 import type { BusRecord } from '@touchline/platform';
-import { deriveChannel } from './channel.js';
+import { ChannelGrouper } from './channel.js';
 import { isBotUserAgent, truncateIp } from './client.js';
-import { hashEmail, hashPhone, scrubEmails, sha256Hex } from './privacy.js';
+import { fastEvent } from './fast-event.js';
+import { hashEmail, hashPhone, pseudonymiseId, scrubEmails, sha256Hex } from './privacy.js';
+import { touchpointJson } from './serialise.js';
 
 export interface IngestContext {
   receivedAt: number;
   /** The client's clock when it sent the batch, for skew correction. */
   sentAt?: number | undefined;
+  /** For events from a browser: its address and user agent, where the event carries none. */
+  client?: { ip: string; userAgent: string } | undefined;
+}
+
+/** Who an accepted event is about, as stored: for the privacy deny list. */
+export interface Subject {
+  anonymousId?: string | undefined;
+  userId?: string | undefined;
+  emailHash?: string | undefined;
 }
 
 export type Normalised =
-  | { ok: true; topic: keyof Pick<TopicMap, 'touchpoints' | 'conversions' | 'identities' | 'costs'>; record: BusRecord }
+  | {
+      ok: true;
+      topic: keyof Pick<TopicMap, 'touchpoints' | 'conversions' | 'identities' | 'costs'>;
+      record: BusRecord;
+      subject?: Subject;
+      /** The timestamp was in the future beyond the allowed skew and was clamped to the time of receipt. */
+      clamped?: boolean;
+    }
   | { ok: false; path: string; reason: string; deadletter: BusRecord };
 
-/** Events more than this far in the future are clamped to the time of receipt. */
-const MAX_FUTURE_MS = 5 * 60_000;
+/** Record header naming what ingest changed about an event (comma-separated). */
+export const FLAGS_HEADER = 'touchline-flags';
+export const FLAG_FUTURE_CLAMPED = 'future_timestamp_clamped';
+
+export interface NormaliserOptions {
+  grouper?: ChannelGrouper;
+  /** Country calling code for phone numbers written nationally, e.g. "49"; see `normalisePhone`. */
+  defaultPhoneCountryCode?: string;
+  /** Corrected timestamps further than this in the future are clamped to the time of receipt. */
+  maxFutureMs?: number;
+  /** false: every event through zod (the reference the fast path is tested against). */
+  fastPath?: boolean;
+}
+
+const DEFAULT_MAX_FUTURE_MS = 5 * 60_000;
 
 /**
  * Validates one raw event and turns it into the message for its topic: channel derived, clock skew
- * corrected, emails and phones hashed, a deterministic messageId when the client sent none.
- * Pure: the caller publishes.
+ * corrected, emails and phones hashed, ids that are emails or phones pseudonymised, a
+ * deterministic messageId when the client sent none. Pure: the caller publishes.
  */
-export function normaliseEvent(raw: unknown, ctx: IngestContext): Normalised {
-  const parsed = Event.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = issue.path.join('.');
-    const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
-    return { ok: false, path, reason, deadletter: deadletterRecord(raw, reason, path, ctx.receivedAt) };
+export class Normaliser {
+  private readonly grouper: ChannelGrouper;
+  private readonly cc: string;
+  private readonly maxFutureMs: number;
+  private readonly fast: boolean;
+
+  constructor(opts: NormaliserOptions = {}) {
+    this.grouper = opts.grouper ?? new ChannelGrouper();
+    this.cc = opts.defaultPhoneCountryCode ?? '';
+    this.maxFutureMs = opts.maxFutureMs ?? DEFAULT_MAX_FUTURE_MS;
+    this.fast = opts.fastPath ?? true;
   }
-  const e = parsed.data;
-  const messageId = e.messageId ?? derivedMessageId(raw);
-  const receivedAt = ctx.receivedAt;
-  if (e.type === 'cost') {
-    const msg: CostMessage = {
-      v: 1,
-      kind: 'cost',
-      messageId,
-      date: e.date,
-      channel: e.channel.trim().toLowerCase().replace(/[\s-]+/g, '_'),
-      campaign: e.campaign?.trim() ?? '',
-      amount: e.amount,
-      currency: e.currency,
-      receivedAt,
-    };
-    return { ok: true, topic: 'costs', record: { key: `${msg.channel}|${msg.campaign}`, value: JSON.stringify(msg) } };
+
+  /** An id as ingest stores it (emails and phones become their hashes). */
+  storedId(id: string): string {
+    return pseudonymiseId(id, this.cc);
   }
-  const timestamp = correctedTime(toMillis(e.timestamp), ctx);
-  const ids = { ...(e.anonymousId ? { anonymousId: e.anonymousId } : {}), ...(e.userId ? { userId: e.userId } : {}) };
-  const key = e.userId ?? e.anonymousId ?? messageId;
-  const consent = e.context?.consent?.attribution !== false;
-  switch (e.type) {
-    case 'touch': {
-      const url = e.url ?? e.context?.page?.url ?? '';
-      const referrer = e.referrer ?? e.context?.page?.referrer ?? '';
-      const ch = deriveChannel({ ...e, url, referrer });
-      const msg: TouchpointMessage = {
-        v: 1,
-        kind: 'touchpoint',
-        messageId,
-        ...ids,
-        timestamp,
-        receivedAt,
-        interaction: e.interaction,
-        ...ch,
-        url: stripQueryPii(url),
-        referrer: stripQueryPii(referrer),
-        cost: e.cost ?? 0,
-        consent,
-        ip: truncateIp(e.context?.ip),
-        userAgent: (e.context?.userAgent ?? '').slice(0, 512),
-        bot: isBotUserAgent(e.context?.userAgent),
-      };
-      return { ok: true, topic: 'touchpoints', record: { key, value: JSON.stringify(msg) } };
+
+  normalise(raw: unknown, ctx: IngestContext): Normalised {
+    let e = this.fast ? fastEvent(raw) : undefined;
+    if (!e) {
+      const parsed = Event.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const path = issue.path.join('.');
+        const reason = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
+        return { ok: false, path, reason, deadletter: deadletterRecord(raw, reason, path, ctx.receivedAt) };
+      }
+      e = parsed.data;
     }
-    case 'conversion': {
-      const msg: ConversionMessage = {
+    const messageId = e.messageId !== undefined ? this.storedId(e.messageId) : derivedMessageId(raw);
+    const receivedAt = ctx.receivedAt;
+    if (e.type === 'cost') {
+      const msg: CostMessage = {
         v: 1,
-        kind: 'conversion',
+        kind: 'cost',
         messageId,
-        conversionId: e.conversionId,
-        ...ids,
-        timestamp,
-        receivedAt,
-        name: e.name,
-        value: e.value,
+        date: e.date,
+        channel: this.grouper.normaliseChannel(e.channel),
+        campaign: scrubEmails(e.campaign ?? ''),
+        amount: e.amount,
         currency: e.currency,
-        ...(e.stage ? { stage: e.stage } : {}),
-        consent,
-      };
-      return { ok: true, topic: 'conversions', record: { key, value: JSON.stringify(msg) } };
-    }
-    case 'identify': {
-      const traits = e.traits ?? {};
-      const email = typeof traits.email === 'string' && traits.email.includes('@') ? traits.email : undefined;
-      const phone = typeof traits.phone === 'string' && traits.phone.trim() ? traits.phone : undefined;
-      const msg: IdentityMessage = {
-        v: 1,
-        kind: 'identity',
-        messageId,
-        ...ids,
-        ...(email ? { emailHash: hashEmail(email) } : {}),
-        ...(phone ? { phoneHash: hashPhone(phone) } : {}),
-        ...(traits.accountId ? { accountId: traits.accountId } : {}),
-        timestamp,
         receivedAt,
       };
-      return { ok: true, topic: 'identities', record: { key, value: JSON.stringify(msg) } };
+      return { ok: true, topic: 'costs', record: { key: `${msg.channel}|${msg.campaign}`, value: JSON.stringify(msg) } };
     }
+    const corrected = correctedTime(toMillis(e.timestamp), ctx);
+    const clamped = corrected > receivedAt + this.maxFutureMs;
+    const timestamp = clamped ? receivedAt : corrected;
+    const anonymousId = e.anonymousId === undefined ? undefined : this.storedId(e.anonymousId);
+    const userId = e.userId === undefined ? undefined : this.storedId(e.userId);
+    const key = userId ?? anonymousId ?? messageId;
+    const context = e.context;
+    const consent = context?.consent?.attribution !== false;
+    const subject: Subject = { anonymousId, userId };
+    const headers = clamped ? { [FLAGS_HEADER]: FLAG_FUTURE_CLAMPED } : undefined;
+    let record: BusRecord;
+    let topic: 'touchpoints' | 'conversions' | 'identities';
+    switch (e.type) {
+      case 'touch': {
+        const page = context?.page;
+        let url = e.url ?? page?.url ?? '';
+        if (page?.search && page.search.startsWith('?') && !url.includes('?')) url += page.search;
+        const referrer = e.referrer ?? page?.referrer ?? '';
+        const ch = this.grouper.derive({
+          interaction: e.interaction,
+          channel: e.channel,
+          source: e.source,
+          medium: e.medium,
+          campaign: e.campaign,
+          content: e.content,
+          term: e.term,
+          url,
+          referrer,
+          clickId: e.clickId,
+          clickIdType: e.clickIdType,
+          utm: context?.campaign,
+        });
+        const userAgent = context?.userAgent ?? ctx.client?.userAgent ?? '';
+        // Spelled out, no spreads: see fast-event.ts. Undefined ids vanish in JSON.stringify.
+        const msg: TouchpointMessage = {
+          v: 1,
+          kind: 'touchpoint',
+          messageId,
+          anonymousId,
+          userId,
+          timestamp,
+          receivedAt,
+          interaction: e.interaction,
+          channel: ch.channel,
+          source: scrubEmails(ch.source),
+          medium: scrubEmails(ch.medium),
+          campaign: scrubEmails(ch.campaign),
+          content: scrubEmails(ch.content),
+          term: scrubEmails(ch.term),
+          clickId: ch.clickId,
+          clickIdType: ch.clickIdType,
+          url: stripQueryPii(url),
+          referrer: stripQueryPii(referrer),
+          cost: e.cost ?? 0,
+          consent,
+          ip: truncateIp(context?.ip ?? ctx.client?.ip),
+          userAgent: userAgent.length > 512 ? userAgent.slice(0, 512) : userAgent,
+          bot: isBotUserAgent(userAgent),
+        };
+        topic = 'touchpoints';
+        record = { key, value: touchpointJson(msg) };
+        break;
+      }
+      case 'conversion': {
+        const msg: ConversionMessage = {
+          v: 1,
+          kind: 'conversion',
+          messageId,
+          conversionId: this.storedId(e.conversionId),
+          anonymousId,
+          userId,
+          timestamp,
+          receivedAt,
+          name: e.name,
+          value: e.value,
+          currency: e.currency,
+          stage: e.stage || undefined,
+          consent,
+        };
+        topic = 'conversions';
+        record = { key, value: JSON.stringify(msg) };
+        break;
+      }
+      case 'identify': {
+        const traits = e.traits;
+        const emailHash = traits?.email ? hashEmail(traits.email) : undefined;
+        const phoneHash = traits?.phone ? hashPhone(traits.phone, this.cc) : undefined;
+        const msg: IdentityMessage = {
+          v: 1,
+          kind: 'identity',
+          messageId,
+          anonymousId,
+          userId,
+          emailHash,
+          phoneHash,
+          accountId: traits?.accountId ? this.storedId(traits.accountId) : undefined,
+          timestamp,
+          receivedAt,
+        };
+        subject.emailHash = emailHash;
+        topic = 'identities';
+        record = { key, value: JSON.stringify(msg) };
+        break;
+      }
+    }
+    if (headers) record.headers = headers;
+    return clamped ? { ok: true, topic, record, subject, clamped } : { ok: true, topic, record, subject };
   }
 }
 
-function toMillis(t: string | number): number {
-  return typeof t === 'number' ? t : Date.parse(t);
-}
+const defaultNormaliser = new Normaliser();
 
-/** `receivedAt − (sentAt − timestamp)` when the client said when it sent; future times clamped. */
-export function correctedTime(timestamp: number, ctx: IngestContext): number {
-  const t = ctx.sentAt !== undefined ? ctx.receivedAt - (ctx.sentAt - timestamp) : timestamp;
-  return t > ctx.receivedAt + MAX_FUTURE_MS ? ctx.receivedAt : t;
+/** `Normaliser#normalise` with the default rules and options. */
+export function normaliseEvent(raw: unknown, ctx: IngestContext): Normalised {
+  return defaultNormaliser.normalise(raw, ctx);
 }
 
 /**
- * A client that sends no messageId gets one derived from the event's content (SHA-256 of its
- * canonical JSON), so resending the same event is recognised as the same event.
+ * Epoch ms of a validated timestamp. The usual `YYYY-MM-DDTHH:MM:SS[.sss]Z` is read digit by digit
+ * (Date.parse is several times slower); anything else goes to Date.parse.
+ */
+export function toMillis(t: string | number): number {
+  if (typeof t === 'number') return t;
+  const len = t.length;
+  if ((len === 20 || (len === 24 && t.charCodeAt(19) === 46)) && t.charCodeAt(len - 1) === 90) {
+    const year = digits(t, 0, 4);
+    // Date.UTC reads years below 100 as 19xx.
+    if (year >= 100) {
+      const ms = len === 24 ? digits(t, 20, 3) : 0;
+      return Date.UTC(year, digits(t, 5, 2) - 1, digits(t, 8, 2), digits(t, 11, 2), digits(t, 14, 2), digits(t, 17, 2), ms);
+    }
+  }
+  return Date.parse(t);
+}
+
+/** The number written by `n` ASCII digits of `s` from `at` (already validated as digits). */
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) v = v * 10 + (s.charCodeAt(i) - 48);
+  return v;
+}
+
+/**
+ * `receivedAt − (sentAt − timestamp)` when the client said when it sent. Not clamped here: the
+ * caller clamps and flags what lands in the future.
+ */
+export function correctedTime(timestamp: number, ctx: IngestContext): number {
+  return ctx.sentAt !== undefined ? ctx.receivedAt - (ctx.sentAt - timestamp) : timestamp;
+}
+
+/**
+ * A client that sends no messageId gets one derived from the event's content: `d-` and the first
+ * 32 hex digits of SHA-256 over its canonical JSON (keys sorted at every level, no whitespace,
+ * `sentAt` of the batch not included). Resending the same event, in any key order, in any batch,
+ * gives the same id; any change to its content gives another.
  */
 export function derivedMessageId(raw: unknown): string {
   return `d-${sha256Hex(canonicalJson(raw)).slice(0, 32)}`;
@@ -147,13 +276,19 @@ export function canonicalJson(v: unknown): string {
   return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonicalJson(x)}`).join(',')}}`;
 }
 
-const PII_PARAMS = /^(email|e-mail|mail|phone|tel|mobile|name|first_?name|last_?name)$/i;
+const PII_PARAMS = /^(email|e-mail|mail|phone|tel|mobile|name|first_?name|last_?name|fullname|full_name|address|zip|postcode)$/i;
+const PII_PARAM_IN_QUERY = /[?&](email|e-mail|mail|phone|tel|mobile|name|first_?name|last_?name|fullname|full_name|address|zip|postcode)=/i;
 
-/** Query parameters that carry personal data never reach a topic. */
-function stripQueryPii(url: string): string {
-  if (!url || !url.includes('?')) return scrubEmails(url);
+/** Query parameters that carry personal data never reach a topic; neither do credentials in the URL. */
+export function stripQueryPii(url: string): string {
+  if (!url) return url;
+  const q = url.indexOf('?');
+  const hasUserinfo = url.includes('@') && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url);
+  if ((q < 0 || !PII_PARAM_IN_QUERY.test(url.slice(q))) && !hasUserinfo) return scrubEmails(url);
   try {
     const u = new URL(url);
+    u.username = '';
+    u.password = '';
     for (const k of [...u.searchParams.keys()]) if (PII_PARAMS.test(k)) u.searchParams.set(k, '[redacted]');
     return scrubEmails(u.toString());
   } catch {
@@ -161,23 +296,27 @@ function stripQueryPii(url: string): string {
   }
 }
 
+const PHONE_TEXT = /\+\d[\d\s().-]{6,}\d/g;
+
 function deadletterRecord(raw: unknown, reason: string, path: string, receivedAt: number): BusRecord {
-  const redacted = redactTraits(raw);
   let payload = '';
   try {
-    payload = scrubEmails(JSON.stringify(redacted) ?? '').slice(0, 64 * 1024);
+    payload = scrubEmails(JSON.stringify(redactPayload(raw)) ?? '')
+      .replace(PHONE_TEXT, '[phone]')
+      .slice(0, 64 * 1024);
   } catch {
     payload = '(unserialisable)';
   }
   const messageId =
     raw && typeof raw === 'object' && typeof (raw as { messageId?: unknown }).messageId === 'string'
-      ? String((raw as { messageId: string }).messageId).slice(0, 256)
+      ? scrubEmails(String((raw as { messageId: string }).messageId).slice(0, 256))
       : derivedMessageId(raw);
   const msg: DeadletterMessage = { v: 1, kind: 'deadletter', stage: 'ingest', reason, path, messageId, payload, receivedAt };
   return { key: messageId, value: JSON.stringify(msg) };
 }
 
-function redactTraits(raw: unknown): unknown {
+/** What a dead letter may keep of a refused event: no clear email, phone or full IP. */
+function redactPayload(raw: unknown): unknown {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return raw;
   const copy = { ...(raw as Record<string, unknown>) };
   const traits = copy.traits;
@@ -186,6 +325,12 @@ function redactTraits(raw: unknown): unknown {
     if ('email' in t) t.email = '[redacted]';
     if ('phone' in t) t.phone = '[redacted]';
     copy.traits = t;
+  }
+  const context = copy.context;
+  if (context && typeof context === 'object' && !Array.isArray(context)) {
+    const c = { ...(context as Record<string, unknown>) };
+    if ('ip' in c) c.ip = typeof c.ip === 'string' ? truncateIp(c.ip) || '[redacted]' : '[redacted]';
+    copy.context = c;
   }
   return copy;
 }

@@ -20,9 +20,10 @@ export interface BenchStage {
 
 const STAGES: Record<string, () => Promise<BenchStage>> = {
   pipeline: async () => (await import('./bench/pipeline.js')).default,
-  stitcher: async () => (await import('./bench/stitcher.js')).default,
-  attributor: async () => (await import('./bench/attributor.js')).default,
   accuracy: async () => (await import('./bench/accuracy.js')).default,
+  attributor: async () => (await import('./bench/attributor.js')).default,
+  ingest: async () => (await import('./bench/ingest.js')).default,
+  stitcher: async () => (await import('./bench/stitcher.js')).default,
   alerts: async () => (await import('@touchline/alerts/bench')).default,
 };
 

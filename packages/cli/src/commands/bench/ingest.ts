@@ -1,0 +1,346 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { topicNames } from '@touchline/contracts';
+import { Normaliser, ingestRoutes } from '@touchline/ingest';
+import { EmbeddedBus, KeyRing, buildHttp, silentLogger, type BusRecord } from '@touchline/platform';
+import { quantile, type BenchRow, type BenchStage } from '../bench.js';
+
+/**
+ * `npm run bench -- ingest`: the ingest front door on the embedded log. The server (fastify,
+ * ingest routes with their worker threads, an EmbeddedBus in a temp directory, the deny list tailing
+ * the identities topic) runs in a child process; this process is the load generator: fetch over
+ * keep-alive connections, batches of 500 tracker-like events (touches with UTM tags, click ids and
+ * referrers, identifies with emails to hash, conversions), each with the messageId an SDK sends.
+ * The client is node:http with a keep-alive agent: fetch costs the load generator about 4 µs of CPU
+ * per event at these body sizes, taken from the same two cores the server runs on.
+ *
+ * Raw baseline, in the same run and the same child: the bare log's publish rate for the very
+ * records ingest produces from those batches, published in batches of 500 by as many concurrent
+ * publishers as there are connections. The machine is shared, so raw and HTTP phases alternate in
+ * short rounds (load from elsewhere hits both alike), and the server's CPU time per event is
+ * reported beside the rates: it does not depend on what else runs.
+ *
+ * TOUCHLINE_BENCH_CPU_PROF=<dir> writes V8 CPU profiles of the server's threads there.
+ */
+
+const BATCH = 500;
+const CONNECTIONS = 8;
+const DISTINCT_BATCHES = 64;
+const WRITE_KEY = 'bench-write-key';
+const SERVER_ENV = 'TOUCHLINE_INGEST_BENCH_DIR';
+const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const SOURCES = [
+  ['google', 'cpc'],
+  ['linkedin', 'paid_social'],
+  ['newsletter', 'email'],
+  ['partner-blog', 'referral'],
+  ['LinkedIn', 'Social'],
+  ['bing', 'cpc'],
+] as const;
+
+/** Batch `b` of the bench feed; the same in both processes. */
+export function benchBatch(b: number): object[] {
+  const out: object[] = [];
+  for (let k = 0; k < BATCH; k++) {
+    const i = b * BATCH + k;
+    const r = i % 10;
+    const [source, medium] = SOURCES[i % SOURCES.length]!;
+    const base = {
+      messageId: `bench-${b}-${k}`,
+      anonymousId: `anon-${i % 20_000}`,
+      timestamp: new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString(),
+      context: {
+        ip: `203.0.${i % 256}.${(i * 7) % 256}`,
+        userAgent: UA,
+        locale: 'de-DE',
+        page: { url: 'https://shop.example/pricing', referrer: 'https://www.google.com/' },
+        library: { name: '@touchline/sdk', version: '0.1.0' },
+      },
+    };
+    if (r < 8) {
+      out.push({
+        ...base,
+        type: 'touch',
+        interaction: r < 4 ? 'visit' : 'click',
+        url: `https://shop.example/landing?utm_source=${source}&utm_medium=${medium}&utm_campaign=q4-${i % 40}${r === 5 ? `&gclid=Cj0KCQ${i}` : ''}`,
+        referrer: r % 2 ? 'https://www.google.com/' : 'https://blog.partner.example/post',
+      });
+    } else if (r === 8) {
+      out.push({ ...base, type: 'identify', userId: `user-${i % 9000}`, traits: { email: `Person.${i}@Example.com`, accountId: `acct-${i % 300}` } });
+    } else {
+      out.push({ ...base, type: 'conversion', userId: `user-${i % 9000}`, conversionId: `order-${i}`, name: 'purchase', value: 120 + (i % 50), currency: 'eur' });
+    }
+  }
+  return out;
+}
+
+/** The records ingest publishes for a batch, per topic, as it publishes them. */
+function recordsOf(events: object[], normaliser: Normaliser, topics: ReturnType<typeof topicNames>): Array<{ topic: string; records: BusRecord[] }> {
+  const by = new Map<string, BusRecord[]>();
+  for (const e of events) {
+    const n = normaliser.normalise(e, { receivedAt: Date.now() });
+    if (!n.ok) throw new Error(`bench event rejected: ${n.reason}`);
+    const t = topics[n.topic];
+    const list = by.get(t);
+    if (list) list.push(n.record);
+    else by.set(t, [n.record]);
+  }
+  return [...by].map(([topic, records]) => ({ topic, records }));
+}
+
+type ServerMessage =
+  | { type: 'listening'; port: number }
+  | { type: 'raw'; events: number; seconds: number; cpuSeconds: number }
+  | { type: 'cpu'; cpuSeconds: number }
+  | { type: 'closed' }
+  | { type: 'error'; message: string };
+
+type ParentMessage = { type: 'raw'; ms: number } | { type: 'mark' } | { type: 'cpu' } | { type: 'stop' };
+
+function cpuSecondsSince(since: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(since);
+  return (c.user + c.system) / 1e6;
+}
+
+/** The child: the ingest server, and on request a round of raw publishing beside it. */
+async function serve(dir: string): Promise<void> {
+  const send = (m: ServerMessage) => process.send!(m);
+  const topics = topicNames('bench.');
+
+  const raw = await EmbeddedBus.open({ dir: join(dir, 'raw-log'), partitions: 4 });
+  await raw.ensureTopics(Object.values(topics), 4);
+  const normaliser = new Normaliser();
+  const prepared = Array.from({ length: DISTINCT_BATCHES }, (_, b) => recordsOf(benchBatch(b), normaliser, topics));
+  let next = 0;
+  const publishFor = async (ms: number) => {
+    let published = 0;
+    const until = performance.now() + ms;
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        while (performance.now() < until) {
+          await raw.publishMany(prepared[next++ % prepared.length]!);
+          published += BATCH;
+        }
+      }),
+    );
+    return published;
+  };
+
+  const bus = await EmbeddedBus.open({ dir: join(dir, 'log'), partitions: 4 });
+  await bus.ensureTopics(Object.values(topics), 4);
+  const app = buildHttp({ logger: silentLogger() });
+  let threadsReady: () => Promise<void> = async () => {};
+  await app.register(async (scope) => {
+    ({ threadsReady } = await ingestRoutes(scope, {
+      bus,
+      keys: new KeyRing({ write: [WRITE_KEY] }),
+      topics,
+      dataDir: dir,
+      // The limiter runs, but above what one machine can send.
+      options: { rateLimit: { eventsPerSecond: 100_000_000, burst: 100_000_000 } },
+    }));
+  });
+  await threadsReady();
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  send({ type: 'listening', port: Number(new URL(address).port) });
+
+  let mark = process.cpuUsage();
+  process.on('message', (m: ParentMessage) => {
+    if (m.type === 'mark') mark = process.cpuUsage();
+    else if (m.type === 'cpu') send({ type: 'cpu', cpuSeconds: cpuSecondsSince(mark) });
+    else if (m.type === 'raw') {
+      void (async () => {
+        const cpu = process.cpuUsage();
+        const t0 = performance.now();
+        const events = await publishFor(m.ms);
+        send({ type: 'raw', events, seconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSecondsSince(cpu) });
+      })();
+    } else if (m.type === 'stop') {
+      void (async () => {
+        await app.close();
+        await bus.close();
+        await raw.close();
+        send({ type: 'closed' });
+        process.disconnect();
+      })();
+    }
+  });
+}
+
+interface Server {
+  child: ChildProcess;
+  send: (m: ParentMessage) => void;
+  next: <T extends ServerMessage['type']>(type: T) => Promise<Extract<ServerMessage, { type: T }>>;
+  /** Resolves when the child ended (after writing its CPU profiles, if asked to). */
+  exit: Promise<void>;
+}
+
+function startServer(dir: string): Server {
+  const here = fileURLToPath(import.meta.url);
+  const loader = process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : ['--import', import.meta.resolve('tsx')];
+  const profile = process.env.TOUCHLINE_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TOUCHLINE_BENCH_CPU_PROF}`] : [];
+  const child = fork(here, [], {
+    env: { ...process.env, [SERVER_ENV]: dir },
+    execArgv: [...loader, ...profile],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const queue: ServerMessage[] = [];
+  const waiting: Array<() => void> = [];
+  child.on('message', (m: ServerMessage) => {
+    queue.push(m);
+    waiting.splice(0).forEach((w) => w());
+  });
+  let stopping = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = exit.then(() => {
+    throw new Error(`bench server exited with ${child.exitCode ?? child.signalCode}${stopping ? '' : ' before it was told to stop'}`);
+  });
+  exited.catch(() => undefined);
+  const next = async <T extends ServerMessage['type']>(type: T): Promise<Extract<ServerMessage, { type: T }>> => {
+    if (type === 'closed') stopping = true;
+    for (;;) {
+      const i = queue.findIndex((m) => m.type === type || m.type === 'error');
+      if (i >= 0) {
+        const m = queue.splice(i, 1)[0]!;
+        if (m.type === 'error') throw new Error(`bench server: ${m.message}`);
+        return m as Extract<ServerMessage, { type: T }>;
+      }
+      await Promise.race([new Promise<void>((r) => waiting.push(r)), exited]);
+    }
+  };
+  return { child, send: (m) => child.send(m), next, exit };
+}
+
+interface Phase {
+  events: number;
+  seconds: number;
+  cpuSeconds: number;
+  latencies: number[];
+}
+
+/** POSTs a body on a keep-alive connection; resolves with the status once the answer is read. */
+function post(agent: http.Agent, url: URL, body: Buffer, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: url.hostname, port: url.port, path: '/v1/batch', method: 'POST', agent, headers: { ...headers, 'content-length': String(body.length) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Sends batches over CONNECTIONS keep-alive connections for `ms`; measures the server's CPU too. */
+async function load(server: Server, agent: http.Agent, url: URL, bodies: Buffer[], ms: number, gzip: boolean): Promise<Phase> {
+  const headers: Record<string, string> = { authorization: `Bearer ${WRITE_KEY}`, 'content-type': 'application/json' };
+  if (gzip) headers['content-encoding'] = 'gzip';
+  let next = 0;
+  let events = 0;
+  const latencies: number[] = [];
+  server.send({ type: 'mark' });
+  const t0 = performance.now();
+  const until = t0 + ms;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (performance.now() < until) {
+        const body = bodies[next++ % bodies.length]!;
+        const t = performance.now();
+        const res = await post(agent, url, body, headers);
+        if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${res.text.slice(0, 300)}`);
+        latencies.push(performance.now() - t);
+        events += BATCH;
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  server.send({ type: 'cpu' });
+  const { cpuSeconds } = await server.next('cpu');
+  return { events, seconds, cpuSeconds, latencies };
+}
+
+function sum(phases: Phase[]): Phase {
+  return phases.reduce((a, p) => ({ events: a.events + p.events, seconds: a.seconds + p.seconds, cpuSeconds: a.cpuSeconds + p.cpuSeconds, latencies: [...a.latencies, ...p.latencies] }), {
+    events: 0,
+    seconds: 0,
+    cpuSeconds: 0,
+    latencies: [],
+  });
+}
+
+const rate = (p: Phase) => p.events / p.seconds;
+const cpuPerEvent = (p: Phase) => (p.cpuSeconds / p.events) * 1e6;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+const stage: BenchStage = {
+  describe: `POST /v1/batch (batches of ${BATCH}, ${CONNECTIONS} keep-alive connections, server in a child process) vs the bare embedded log`,
+  async run({ quick, log }) {
+    const rounds = quick ? 3 : 6;
+    const roundMs = quick ? 1_000 : 2_000;
+    const dir = mkdtempSync(join(tmpdir(), 'touchline-bench-ingest-'));
+    const server = startServer(dir);
+    try {
+      const { port } = await server.next('listening');
+      const url = new URL(`http://127.0.0.1:${port}`);
+      const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+      const plain = Array.from({ length: DISTINCT_BATCHES }, (_, b) => Buffer.from(JSON.stringify({ batch: benchBatch(b) })));
+      const zipped = plain.map((b) => gzipSync(b));
+      const bytesPerEvent = plain.reduce((s, b) => s + b.length, 0) / (plain.length * BATCH);
+      const rawRound = async (ms: number): Promise<Phase> => {
+        server.send({ type: 'raw', ms });
+        return { ...(await server.next('raw')), latencies: [] };
+      };
+      // Warm-up: JIT, page cache, the worker thread.
+      await rawRound(500);
+      await load(server, agent, url, plain, 1_000, false);
+      await load(server, agent, url, zipped, 500, true);
+
+      const raws: Phase[] = [];
+      const jsons: Phase[] = [];
+      const gzips: Phase[] = [];
+      for (let r = 0; r < rounds; r++) {
+        raws.push(await rawRound(roundMs));
+        jsons.push(await load(server, agent, url, plain, roundMs, false));
+        gzips.push(await load(server, agent, url, zipped, roundMs / 2, true));
+        log(`round ${r + 1}/${rounds}: raw ${fmt(rate(raws[r]!))} rec/s, ingest ${fmt(rate(jsons[r]!))} ev/s, gzip ${fmt(rate(gzips[r]!))} ev/s`);
+      }
+      agent.destroy();
+      server.send({ type: 'stop' });
+      await server.next('closed');
+      await server.exit;
+
+      const raw = sum(raws);
+      const json = sum(jsons);
+      const gz = sum(gzips);
+      const rows: BenchRow[] = [
+        { metric: `events accepted per second (JSON, ${Math.round(bytesPerEvent)} B/event)`, value: rate(json), unit: 'ev/s', baseline: { what: 'bare log publish of the same records', value: rate(raw) } },
+        { metric: 'events accepted per second (gzip bodies)', value: rate(gz), unit: 'ev/s', baseline: { what: 'bare log publish of the same records', value: rate(raw) } },
+        { metric: 'request latency p50 (batch of 500)', value: quantile(json.latencies, 0.5), unit: 'ms' },
+        { metric: 'request latency p99 (batch of 500)', value: quantile(json.latencies, 0.99), unit: 'ms' },
+        { metric: 'request latency p99, gzip', value: quantile(gz.latencies, 0.99), unit: 'ms' },
+        { metric: 'server CPU per accepted event (all threads)', value: cpuPerEvent(json), unit: 'µs', baseline: { what: 'bare log CPU per published record', value: cpuPerEvent(raw) } },
+      ];
+      return rows;
+    } finally {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+export default stage;
+
+if (process.env[SERVER_ENV] && process.argv[1] === fileURLToPath(import.meta.url)) {
+  serve(process.env[SERVER_ENV]).catch((err: unknown) => {
+    process.send?.({ type: 'error', message: (err as Error).stack ?? String(err) });
+    process.exitCode = 1;
+  });
+}

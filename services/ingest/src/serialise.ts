@@ -1,0 +1,29 @@
+import type { TouchpointMessage } from '@touchline/contracts';
+
+/**
+ * `JSON.stringify` of a touchpoint message, byte for byte, about a third faster: the keys are
+ * known, so only the values are written, and most strings need no escaping at all. Touchpoints are
+ * most of the traffic and stringifying them was the largest single cost of an event.
+ * `test/serialise.test.ts` holds it to JSON.stringify on generated messages.
+ */
+// Control characters are exactly what must not appear unescaped in a JSON string.
+// eslint-disable-next-line no-control-regex
+const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
+function str(s: string): string {
+  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
+export function touchpointJson(m: TouchpointMessage): string {
+  if (!Number.isFinite(m.timestamp) || !Number.isFinite(m.receivedAt) || !Number.isFinite(m.cost)) return JSON.stringify(m);
+  return (
+    `{"v":1,"kind":"touchpoint","messageId":${str(m.messageId)}` +
+    (m.anonymousId !== undefined ? `,"anonymousId":${str(m.anonymousId)}` : '') +
+    (m.userId !== undefined ? `,"userId":${str(m.userId)}` : '') +
+    `,"timestamp":${m.timestamp},"receivedAt":${m.receivedAt},"interaction":${str(m.interaction)}` +
+    `,"channel":${str(m.channel)},"source":${str(m.source)},"medium":${str(m.medium)},"campaign":${str(m.campaign)}` +
+    `,"content":${str(m.content)},"term":${str(m.term)},"clickId":${str(m.clickId)},"clickIdType":${str(m.clickIdType)}` +
+    `,"url":${str(m.url)},"referrer":${str(m.referrer)},"cost":${m.cost},"consent":${m.consent}` +
+    `,"ip":${str(m.ip)},"userAgent":${str(m.userAgent)},"bot":${m.bot}}`
+  );
+}

@@ -1,0 +1,59 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { topicNames } from '@touchline/contracts';
+import { KeyRing, buildHttp, silentLogger, type Bus, type ConsumedRecord } from '@touchline/platform';
+import { ingestRoutes, type IngestDeps, type IngestHandle } from '../src/index.js';
+
+export const topics = topicNames('t.');
+export const keys = new KeyRing({ write: ['w1'], admin: ['a1'], read: ['r1'] });
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** The ingest app as services compose it, with its handle (metrics, deny list) for assertions. */
+export async function ingestApp(bus: Bus, extra: Partial<IngestDeps> = {}) {
+  const app = buildHttp({ logger: silentLogger() });
+  let handle!: IngestHandle;
+  await app.register(async (s) => {
+    handle = await ingestRoutes(s, { bus, keys, topics, ...extra });
+  });
+  await app.ready();
+  // Tests that ask for threads exercise them, not the inline start-up path.
+  await handle.threadsReady();
+  return { app, handle };
+}
+
+/** Every record of a topic so far. */
+export async function readAll(bus: Bus, topic: string): Promise<ConsumedRecord[]> {
+  const end = await bus.endOffsets(topic);
+  const total = [...end.values()].reduce((s, o) => s + Number(o), 0);
+  const seen: ConsumedRecord[] = [];
+  if (total === 0) return seen;
+  let done!: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  const c = await bus.consume({
+    groupId: `reader-${Math.random()}`,
+    topics: [topic],
+    commit: false,
+    handler: async (b) => {
+      seen.push(...b.records);
+      if (seen.length >= total) done();
+    },
+  });
+  await all;
+  await c.stop();
+  return seen;
+}
+
+/** Polls until `probe` gives a value; fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
