@@ -10,7 +10,7 @@ const common = {
   format: 'esm',
   sourcemap: true,
   external: ['chdb', 'chdb/*', 'kafkajs', '@clickhouse/client', 'pino', 'thread-stream', 'fastify', 'ws', 'bufferutil', 'utf-8-validate'],
-  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  banner: { js: "import { createRequire as bundledCreateRequire } from 'node:module'; const require = bundledCreateRequire(import.meta.url);" },
   logLevel: 'info',
 };
 
