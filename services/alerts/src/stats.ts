@@ -236,14 +236,5 @@ export function linearFit(xs: readonly number[], ys: readonly number[]): LinearF
   return { slope, intercept, slopeStdError, r2: syy > 0 ? 1 - sse / syy : 1, n };
 }
 
-/** A deterministic PRNG (mulberry32) for simulations and tests. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG for simulations and tests (the attribution package's). */
+export { mulberry32 } from '@touchline/attribution';
