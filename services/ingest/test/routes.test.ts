@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { topicNames } from '@touchline/contracts';
 import { EmbeddedBus, KeyRing, buildHttp, silentLogger, type Bus } from '@touchline/platform';
 import { ingestRoutes } from '../src/index.js';
+import { readAll as readRecords } from './helpers.js';
 
 const topics = topicNames('t.');
 const keys = new KeyRing({ write: ['w1'], admin: ['a1'], read: ['r1'] });
@@ -15,25 +16,7 @@ async function appWith(bus: Bus) {
   return app;
 }
 
-async function readAll(bus: Bus, topic: string): Promise<string[]> {
-  const end = await bus.endOffsets(topic);
-  const total = [...end.values()].reduce((s, o) => s + Number(o), 0);
-  const seen: string[] = [];
-  if (total === 0) return seen;
-  let done!: () => void;
-  const all = new Promise<void>((r) => (done = r));
-  const c = await bus.consume({
-    groupId: `reader-${Math.random()}`,
-    topics: [topic],
-    handler: async (b) => {
-      for (const r of b.records) seen.push(r.value.toString());
-      if (seen.length >= total) done();
-    },
-  });
-  await all;
-  await c.stop();
-  return seen;
-}
+const readAll = async (bus: Bus, topic: string): Promise<string[]> => (await readRecords(bus, topic)).map((r) => r.value.toString());
 
 describe('ingest routes', () => {
   let dir: string;
