@@ -1,11 +1,15 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { topicNames } from '@touchline/contracts';
-import { KeyRing, buildHttp, silentLogger, type Bus, type ConsumedRecord } from '@touchline/platform';
+import type { ModelName } from '@touchline/attribution';
+import { startAttributor } from '@touchline/attributor';
+import { groupNames, topicNames } from '@touchline/contracts';
+import { EmbeddedBus, KeyRing, Warehouse, buildHttp, migrate, silentLogger, type Bus, type ConsumedRecord, type Consumer } from '@touchline/platform';
+import { Windows, startStitcher } from '@touchline/stitcher';
 import { ingestRoutes, type IngestDeps, type IngestHandle } from '../src/index.js';
 
 export const topics = topicNames('t.');
+export const groups = groupNames('t.');
 export const keys = new KeyRing({ write: ['w1'], admin: ['a1'], read: ['r1'] });
 
 export function tempDir(prefix: string): string {
@@ -56,4 +60,31 @@ export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undef
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * The pipeline behind ingest on an embedded log and warehouse: stitcher and attributor running on
+ * a fresh temp directory. `stop()` shuts everything down and removes the directory.
+ */
+export async function startPipeline(prefix: string, models: ModelName[]) {
+  const dir = tempDir(prefix);
+  const bus = await EmbeddedBus.open({ dir: join(dir, 'log'), partitions: 2 });
+  await bus.ensureTopics(Object.values(topics), 2);
+  const wh = await Warehouse.open({ path: join(dir, 'warehouse') });
+  await migrate(wh);
+  const logger = silentLogger();
+  const stitcher = await startStitcher({ bus, logger, topics, groups, windows: new Windows({ lookbackDays: 90, viewThroughDays: 1 }) });
+  const attributors = await startAttributor({ bus, warehouse: wh, logger, topics, groups, halfLifeDays: 7, models });
+  const consumers: Consumer[] = [stitcher.consumer, ...attributors];
+  return {
+    dir,
+    bus,
+    wh,
+    async stop() {
+      for (const c of consumers) await c.stop();
+      await bus.close();
+      await wh.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,47 +1,30 @@
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAttributor } from '@touchline/attributor';
-import { groupNames } from '@touchline/contracts';
-import { EmbeddedBus, Warehouse, migrate, silentLogger, type Consumer } from '@touchline/platform';
-import { Windows, startStitcher } from '@touchline/stitcher';
+import type { EmbeddedBus, Warehouse } from '@touchline/platform';
 import { derivedMessageId } from '../src/index.js';
-import { ingestApp, tempDir, topics, waitFor } from './helpers.js';
+import { groups, ingestApp, startPipeline, topics, waitFor } from './helpers.js';
 
 /**
  * At-least-once delivery means clients resend (after a timeout, a 503, a lost answer). A resent
  * event, with its own messageId or with none (then derived from its content), must change nothing
  * downstream: no second journey, no second credit, one row per event in the warehouse.
  */
-const groups = groupNames('t.');
 const H = 3_600_000;
 
 describe('a resent event', () => {
-  let dir: string;
   let bus: EmbeddedBus;
   let wh: Warehouse;
-  let consumers: Consumer[] = [];
+  let pipeline: Awaited<ReturnType<typeof startPipeline>>;
   let ingest: Awaited<ReturnType<typeof ingestApp>>;
 
   beforeAll(async () => {
-    dir = tempDir('ingest-idem-');
-    bus = await EmbeddedBus.open({ dir: join(dir, 'log'), partitions: 2 });
-    await bus.ensureTopics(Object.values(topics), 2);
-    wh = await Warehouse.open({ path: join(dir, 'warehouse') });
-    await migrate(wh);
-    const logger = silentLogger();
-    const stitcher = await startStitcher({ bus, logger, topics, groups, windows: new Windows({ lookbackDays: 90, viewThroughDays: 1 }) });
-    const attributors = await startAttributor({ bus, warehouse: wh, logger, topics, groups, halfLifeDays: 7, models: ['first_touch', 'linear', 'time_decay'] });
-    consumers = [stitcher.consumer, ...attributors];
+    pipeline = await startPipeline('ingest-idem-', ['first_touch', 'linear', 'time_decay']);
+    ({ bus, wh } = pipeline);
     ingest = await ingestApp(bus, { options: { threads: 1 } });
   }, 60_000);
 
   afterAll(async () => {
     await ingest.app.close();
-    for (const c of consumers) await c.stop();
-    await bus.close();
-    await wh.close();
-    rmSync(dir, { recursive: true, force: true });
+    await pipeline.stop();
   });
 
   /** Until every group has committed everything on every topic it reads. */

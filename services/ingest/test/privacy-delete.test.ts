@@ -1,12 +1,9 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAttributor } from '@touchline/attributor';
-import { groupNames } from '@touchline/contracts';
-import { EmbeddedBus, Warehouse, migrate, silentLogger, type Consumer } from '@touchline/platform';
-import { Windows, startStitcher } from '@touchline/stitcher';
+import { EmbeddedBus, type Warehouse } from '@touchline/platform';
 import { hashEmail } from '../src/index.js';
-import { ingestApp, readAll, tempDir, topics, waitFor } from './helpers.js';
+import { groups, ingestApp, readAll, startPipeline, tempDir, topics, waitFor } from './helpers.js';
 
 /**
  * A person asks to be forgotten, through the real pipeline: ingest → log → stitcher → attributor
@@ -14,7 +11,6 @@ import { ingestApp, readAll, tempDir, topics, waitFor } from './helpers.js';
  * credit, their future events are dropped (also by an instance started later, and by one whose
  * log lost the deletion), and someone else's data is untouched.
  */
-const groups = groupNames('t.');
 const EMAIL = 'Erika.Mustermann@Example.org';
 const H = 3_600_000;
 
@@ -22,19 +18,12 @@ describe('POST /v1/privacy/delete', () => {
   let dir: string;
   let bus: EmbeddedBus;
   let wh: Warehouse;
-  let consumers: Consumer[] = [];
+  let pipeline: Awaited<ReturnType<typeof startPipeline>>;
   let ingest: Awaited<ReturnType<typeof ingestApp>>;
 
   beforeAll(async () => {
-    dir = tempDir('ingest-privacy-');
-    bus = await EmbeddedBus.open({ dir: join(dir, 'log'), partitions: 2 });
-    await bus.ensureTopics(Object.values(topics), 2);
-    wh = await Warehouse.open({ path: join(dir, 'warehouse') });
-    await migrate(wh);
-    const logger = silentLogger();
-    const stitcher = await startStitcher({ bus, logger, topics, groups, windows: new Windows({ lookbackDays: 90, viewThroughDays: 1 }) });
-    const attributors = await startAttributor({ bus, warehouse: wh, logger, topics, groups, halfLifeDays: 7, models: ['first_touch', 'last_touch', 'linear'] });
-    consumers = [stitcher.consumer, ...attributors];
+    pipeline = await startPipeline('ingest-privacy-', ['first_touch', 'last_touch', 'linear']);
+    ({ dir, bus, wh } = pipeline);
     ingest = await ingestApp(bus, {
       warehouse: wh,
       dataDir: join(dir, 'ingest'),
@@ -45,10 +34,7 @@ describe('POST /v1/privacy/delete', () => {
 
   afterAll(async () => {
     await ingest.app.close();
-    for (const c of consumers) await c.stop();
-    await bus.close();
-    await wh.close();
-    rmSync(dir, { recursive: true, force: true });
+    await pipeline.stop();
   });
 
   const send = async (batch: object[], app = ingest.app) => {
