@@ -34,7 +34,9 @@ function finalState(out: StitchOutput[]) {
   const journeys = new Map<string, string[] | 'retracted'>();
   const nullPaths = new Map<string, string[]>();
   for (const o of out) {
+    if (o.kind === 'identity_link') continue;
     if (o.kind === 'journey') journeys.set(o.conversion.conversionId, o.retracted ? 'retracted' : o.touches.map((t) => t.messageId));
+    else if (o.untouched === true) nullPaths.set(o.pathId, []);
     else if (o.touches.length === 0) nullPaths.delete(o.pathId);
     else nullPaths.set(o.pathId, o.touches.map((t) => t.messageId));
   }
