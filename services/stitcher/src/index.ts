@@ -17,7 +17,7 @@ import { PublishedOutputs, StitcherState, type StitchOutput } from './state.js';
 import type { Windows } from './windows.js';
 import type { ProbabilisticLinking } from './probable.js';
 
-export { PublishedOutputs, StitcherState, journeySignature, type StitchOutput } from './state.js';
+export { MAX_PROBABLE_CLUSTER, PublishedOutputs, StitcherState, journeySignature, type StitchOutput } from './state.js';
 export { stitch, type StitcherInput } from './handler.js';
 export { Windows } from './windows.js';
 export { ProbableLinks, probableLinkId, userAgentFamily, type ProbabilisticLinking } from './probable.js';
