@@ -10,7 +10,7 @@ import type {
   TouchpointMessage,
 } from '@touchline/contracts';
 import { MinHeap } from './heap.js';
-import { ProbableLinks, probableLinkId, type FoundLink, type ProbabilisticLinking } from './probable.js';
+import { ProbableLinks, probableLinkId, type Bucket, type FoundLink, type ProbabilisticLinking } from './probable.js';
 import type { Windows } from './windows.js';
 
 const DAY_MS = 86_400_000;
@@ -24,6 +24,8 @@ interface StoredTouch extends JourneyTouch {
   consent: boolean;
   /** An identity node of its person when it arrived (find() gives the person now). */
   node: string;
+  /** Where probabilistic linking keeps it as a sighting of its device (set only when it does). */
+  sighting?: Bucket;
 }
 
 interface StoredConversion {
@@ -159,16 +161,17 @@ export class StitcherState {
     const nodes = idNodes(t);
     if (this.isDeleted(nodes)) return [];
     const out: StitchOutput[] = this.advance(t.timestamp);
-    const device = t.anonymousId && t.consent && !t.bot && this.links ? `a:${t.anonymousId}` : undefined;
-    const found = device ? this.links!.match(device, t.ip, t.userAgent, t.timestamp, t.messageId) : [];
+    // Sightings are touches of anonymous devices only (no userId): the stored node is the device.
+    const bucket = this.links && t.anonymousId && !t.userId && t.consent && !t.bot ? this.links.bucketOf(t.ip, t.userAgent) : undefined;
+    const stored = this.storedTouch(t, nodes[0]!, bucket);
+    const found = bucket ? this.links!.match(stored, bucket) : [];
     const before = this.clustersAround([...nodes, ...found.map((f) => f.other)]);
     const root = this.joinIds(nodes);
-    const stored = this.storedTouch(t, nodes[0]!);
     this.touchIndex.set(t.messageId, stored);
     insertSorted(this.people.get(root)!.touches, stored);
-    if (device) {
-      this.links!.record(device, t.ip, t.userAgent, t.timestamp, t.messageId, found);
-      for (const f of found) out.push(this.linkMessage(device, f));
+    if (bucket) {
+      this.links!.record(stored, bucket);
+      for (const f of found) out.push(this.linkMessage(stored.node, f));
     }
     return [...out, ...this.refreshAll([root, ...before])];
   }
@@ -214,8 +217,14 @@ export class StitcherState {
       const p = this.people.get(root);
       if (p) p.touches = p.touches.filter((x) => x !== stored);
       roots.add(root);
+      // Links only this touch supported go with it; the clusters around them are refreshed.
+      if (stored.sighting) {
+        for (const r of this.clustersAround([stored.node])) roots.add(r);
+        for (const other of this.links!.unrecord(stored, stored.sighting)) roots.add(other);
+        stored.sighting = undefined;
+      }
     }
-    return [...roots].flatMap((r) => this.refresh(r));
+    return this.refreshAll(roots);
   }
 
   /**
@@ -612,30 +621,39 @@ export class StitcherState {
    * first still open.
    */
   private untouchedPeriods(members: Person[], lookback: number): { closed: number[]; next: number } {
-    const active: number[] = [];
-    const known: number[] = [];
+    const none = { closed: [], next: Infinity };
+    let first = Infinity;
+    for (const m of members) {
+      if (m.touches.length > 0 && m.touches[0]!.timestamp < first) first = m.touches[0]!.timestamp;
+      for (const s of m.conversions.values()) if (s.conv.timestamp < first) first = s.conv.timestamp;
+      if (m.identifies) for (const at of m.identifies) if (at < first) first = at;
+    }
+    if (first === Infinity) return none;
+    // Most refreshes come before the person's first period has even ended: nothing to close yet,
+    // and waking up at its end (perhaps early) is enough.
+    if (first + lookback > this.watermark) return { closed: [], next: first + lookback };
+    const period = (at: number) => Math.floor((at - first) / lookback);
+    const busy = new Set<number>();
     for (const m of members) {
       for (const t of m.touches) {
-        if (!t.consent) return { closed: [], next: Infinity };
-        active.push(t.timestamp);
+        if (!t.consent) return none;
+        busy.add(period(t.timestamp));
       }
       for (const s of m.conversions.values()) {
-        if (!s.conv.consent) return { closed: [], next: Infinity };
-        active.push(s.conv.timestamp);
+        if (!s.conv.consent) return none;
+        busy.add(period(s.conv.timestamp));
       }
-      if (m.identifies) for (const at of m.identifies) known.push(at);
     }
-    for (const at of active) known.push(at);
-    if (known.length === 0) return { closed: [], next: Infinity };
-    let first = Infinity;
-    for (const at of known) if (at < first) first = at;
-    const period = (at: number) => Math.floor((at - first) / lookback);
-    const busy = new Set(active.map(period));
+    // A busy period is never idle itself; the one after it may be. An identify makes its own
+    // period a candidate too.
     const candidates = new Set<number>();
-    for (const at of known) {
-      const n = period(at);
-      candidates.add(n);
-      candidates.add(n + 1);
+    for (const n of busy) candidates.add(n + 1);
+    for (const m of members) {
+      if (!m.identifies) continue;
+      for (const at of m.identifies) {
+        candidates.add(period(at));
+        candidates.add(period(at) + 1);
+      }
     }
     const closed: number[] = [];
     let next = Infinity;
@@ -700,7 +718,22 @@ export class StitcherState {
     return s;
   }
 
-  private storedTouch(t: TouchpointMessage, node: string): StoredTouch {
+  private storedTouch(t: TouchpointMessage, node: string, sighting: Bucket | undefined): StoredTouch {
+    // Two literals, so that touches without a sighting carry no slot for one.
+    if (sighting) {
+      return {
+        node,
+        messageId: t.messageId,
+        timestamp: t.timestamp,
+        interaction: t.interaction,
+        channel: this.intern(t.channel),
+        campaign: this.intern(t.campaign),
+        source: this.intern(t.source),
+        medium: this.intern(t.medium),
+        consent: t.consent,
+        sighting,
+      };
+    }
     return {
       node,
       messageId: t.messageId,

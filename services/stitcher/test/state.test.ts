@@ -344,6 +344,19 @@ describe('probabilistic links', () => {
     expect(finalState(out).journeys.get('guest-buys')).toEqual(['cafe-0']);
   });
 
+  it('drops a link with the fraud-flagged touch that alone supported it, whichever came first', () => {
+    const events: StitcherInput[] = [
+      touch('bot-ish', { anonymousId: 'c1' }, T0, 'display', net('10.4.4.0')),
+      touch('real', { anonymousId: 'c2' }, T0 + M, 'email', net('10.4.4.0')),
+      conversion('buy', { anonymousId: 'c2' }, T0 + H),
+      touch('elsewhere', { anonymousId: 'c1' }, T0 - H, 'paid_search', net('172.16.0.0')),
+      { v: 1, kind: 'fraud_flag', flagId: 'f', touchpointIds: ['bot-ish'], reason: 'burst', flaggedAt: T0 },
+    ];
+    // Without the flag the two devices share the journey.
+    expect(finalState(run(events.slice(0, 4), windows(), linking).out).journeys.get('buy')).toEqual(['elsewhere', 'bot-ish', 'real']);
+    for (const seed of [1, 2, 3, 4, 5, 6]) expect(finalState(run(shuffle(events, seed), windows(), linking).out).journeys.get('buy'), `seed ${seed}`).toEqual(['real']);
+  });
+
   it('forgets probable links of a deleted person', () => {
     const s = new StitcherState({ windows: windows(), probabilistic: linking });
     stitch(s, touch('gone-1', { anonymousId: 'gone' }, T0, 'email', net('10.3.3.0')));
@@ -367,13 +380,16 @@ describe('probabilistic links', () => {
         if ((h * 2 + d) % 4 === 1) events.push(conversion(`${id}-c`, { anonymousId: id }, start + 20 * D));
       }
     }
-    events.push(touch('clock', { anonymousId: 'clock' }, T0 + 400 * D));
-    const reference = finalState(run(events, windows(30), linking).out);
-    const unlinked = finalState(run(events, windows(30)).out);
+    // Fraud flags take back touches: every touch of the converting h4-d1 (so its links go) and one
+    // of h1-d1 (whose links other pairs still support).
+    const flagged: StitcherInput = { v: 1, kind: 'fraud_flag', flagId: 'f1', touchpointIds: ['h4-d1-t0', 'h4-d1-t1', 'h4-d1-t2', 'h1-d1-t0'], reason: 'burst', flaggedAt: T0 };
+    const all: StitcherInput[] = [...events, flagged, touch('clock', { anonymousId: 'clock' }, T0 + 400 * D)];
+    const reference = finalState(run(all, windows(30), linking).out);
+    const unlinked = finalState(run(all, windows(30)).out);
     // Linking changes some journeys (so the property below is about linking, not about nothing).
     expect(reference.journeys).not.toEqual(unlinked.journeys);
     for (let seed = 1; seed <= 1000; seed++) {
-      const withDuplicates = [...shuffle(events, seed), ...shuffle(events, seed + 5000).slice(0, 20)];
+      const withDuplicates = [...shuffle(all, seed), ...shuffle(all, seed + 5000).slice(0, 20)];
       expect(finalState(run(withDuplicates, windows(30), linking).out)).toEqual(reference);
     }
   });
