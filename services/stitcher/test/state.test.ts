@@ -357,12 +357,18 @@ describe('probabilistic links', () => {
     for (const seed of [1, 2, 3, 4, 5, 6]) expect(finalState(run(shuffle(events, seed), windows(), linking).out).journeys.get('buy'), `seed ${seed}`).toEqual(['real']);
   });
 
-  it('forgets probable links of a deleted person', () => {
+  it('forgets probable links of a deleted person, and restates the journeys that shared their touches', () => {
     const s = new StitcherState({ windows: windows(), probabilistic: linking });
-    stitch(s, touch('gone-1', { anonymousId: 'gone' }, T0, 'email', net('10.3.3.0')));
-    stitch(s, { v: 1, kind: 'privacy_delete', requestId: 'r', anonymousIds: ['gone'], userIds: [], emailHashes: [], requestedAt: T0 });
-    const out = stitch(s, touch('next-1', { anonymousId: 'next' }, T0 + M, 'email', net('10.3.3.0')));
-    expect(linksOf(out)).toEqual([]);
+    const out = [
+      ...stitch(s, touch('gone-1', { anonymousId: 'gone' }, T0, 'email', net('10.3.3.0'))),
+      ...stitch(s, touch('stays-1', { anonymousId: 'stays' }, T0 + M, 'paid_search', net('10.3.3.0'))),
+      ...stitch(s, conversion('buy', { anonymousId: 'stays' }, T0 + H)),
+    ];
+    expect(finalState(out).journeys.get('buy')).toEqual(['gone-1', 'stays-1']);
+    out.push(...stitch(s, { v: 1, kind: 'privacy_delete', requestId: 'r', anonymousIds: ['gone'], userIds: [], emailHashes: [], requestedAt: T0 }));
+    expect(finalState(out).journeys.get('buy')).toEqual(['stays-1']);
+    const later = stitch(s, touch('next-1', { anonymousId: 'next' }, T0 + 2 * M, 'email', net('10.3.3.0')));
+    expect(linksOf(later).map((l) => l.kind === 'identity_link' && l.linkedAnonymousId)).toEqual(['stays']);
   });
 
   it('ends in the same journeys and null paths for any arrival order and with duplicates, with linking on', () => {
