@@ -14,7 +14,7 @@ import {
   type ResolvedKeys,
   type Warehouse,
 } from '@touchline/platform';
-import { Windows, startStitcher } from '@touchline/stitcher';
+import { Windows, probabilisticFromConfig, startStitcher } from '@touchline/stitcher';
 import type { FastifyInstance } from 'fastify';
 import { startDemoFeed } from './demo.js';
 import { sqlRoute } from './sql-route.js';
@@ -64,7 +64,7 @@ export async function startTouchline(config: TouchlineConfig, logger: Logger): P
   // Started side by side: joining a Kafka consumer group takes seconds each.
   const [alerts, stitcher, attributors] = await Promise.all([
     startAlerts({ bus, warehouse, logger, topics, groups, keys: ring, app, dataDir: config.TOUCHLINE_DATA_DIR, options: alertsOptionsFrom(config) }),
-    startStitcher({ bus, logger, topics, groups, windows: Windows.fromConfig(config), maxTouchesPerJourney: config.TOUCHLINE_MAX_TOUCHES_PER_JOURNEY }),
+    startStitcher({ bus, logger, topics, groups, windows: Windows.fromConfig(config), maxTouchesPerJourney: config.TOUCHLINE_MAX_TOUCHES_PER_JOURNEY, probabilistic: probabilisticFromConfig(config) }),
     startAttributor({ bus, warehouse, logger, topics, groups, ...attributorOptionsFrom(config) }),
   ]);
   consumers = [stitcher.consumer, ...attributors, alerts.consumer];

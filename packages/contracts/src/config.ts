@@ -95,6 +95,22 @@ export const PipelineConfig = z.object({
   /** Conversions with these stages are credited on the whole account's journey. */
   TOUCHLINE_ACCOUNT_STAGES: csv.default(['opportunity', 'closed_won']),
   TOUCHLINE_MAX_TOUCHES_PER_JOURNEY: int(1, 100_000).default(500),
+  /**
+   * Probabilistic identity links (off by default): anonymous devices seen on the same truncated
+   * network with the same user-agent family within TOUCHLINE_PROBABILISTIC_WINDOW_MINUTES.
+   */
+  TOUCHLINE_PROBABILISTIC_LINKING: z
+    .union([z.boolean(), z.enum(['0', '1', 'true', 'false', 'yes', 'no', 'on', 'off', ''])], {
+      error: 'must be on or off (true/false, yes/no, 1/0)',
+    })
+    .transform((v) => v === true || v === '1' || v === 'true' || v === 'yes' || v === 'on')
+    .default(false),
+  TOUCHLINE_PROBABILISTIC_WINDOW_MINUTES: z.coerce
+    .number({ error: 'must be a number of minutes' })
+    .int({ error: 'must be a whole number of minutes' })
+    .min(1, { error: 'must be at least 1 minute' })
+    .max(1440, { error: 'must be at most 1440 minutes (one day)' })
+    .default(10),
   /** Models credited, comma-separated (default all eleven). */
   TOUCHLINE_MODELS: csv.optional(),
   TOUCHLINE_MARKOV_ORDER: int(1, 4).default(1),

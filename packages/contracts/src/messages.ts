@@ -157,8 +157,38 @@ export const NullPathMessage = z.object({
   /** When the window closed (ms). */
   closedAt: z.number(),
   emittedAt: z.number().int(),
+  /**
+   * A known person (identified, or touched earlier) had neither a touch nor a conversion during a
+   * whole window: a null path with no touches that counts, unlike a withdrawal.
+   */
+  untouched: z.boolean().optional(),
 });
 export type NullPathMessage = z.infer<typeof NullPathMessage>;
+
+/**
+ * A link the stitcher inferred between two anonymous devices (probabilistic linking, off by
+ * default): the same truncated network and user-agent family within a few minutes. Published on
+ * the identity-links topic so that analysts see it in `touchline.identity_links`; deterministic
+ * links (identify events, events carrying two ids) are written there from the input topics.
+ */
+export const IdentityLinkMessage = z.object({
+  v,
+  kind: z.literal('identity_link'),
+  /** The same two devices give the same id, whatever the evidence. */
+  linkId: z.string(),
+  method: z.literal('probabilistic'),
+  anonymousId: z.string(),
+  linkedAnonymousId: z.string(),
+  /** In (0, 1): how likely the two devices are one person. */
+  confidence: z.number().gt(0).lt(1),
+  /** Message ids of the two touches the link rests on. */
+  evidence: z.array(z.string()).length(2),
+  /** Event time of the later of the two touches. */
+  timestamp: z.number(),
+  /** When the stitcher found the link (ms). */
+  linkedAt: z.number(),
+});
+export type IdentityLinkMessage = z.infer<typeof IdentityLinkMessage>;
 
 /** What the journeys topic carries. */
 export const JourneysTopicMessage = z.discriminatedUnion('kind', [JourneyMessage, NullPathMessage]);

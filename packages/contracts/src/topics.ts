@@ -9,6 +9,7 @@ export const TOPICS = {
   credits: 'credits',
   alerts: 'alerts',
   bidSignals: 'bid-signals',
+  identityLinks: 'identity-links',
 } as const;
 export type TopicName = keyof typeof TOPICS;
 

@@ -27,6 +27,17 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TOUCHLINE_LOOKBACK_DAYS: '-3' }, empty())).toThrow(ConfigError);
   });
 
+  it('keeps probabilistic identity linking off unless asked, and explains a bad setting', () => {
+    expect(loadConfig({}, empty())).toMatchObject({ TOUCHLINE_PROBABILISTIC_LINKING: false, TOUCHLINE_PROBABILISTIC_WINDOW_MINUTES: 10 });
+    expect(loadConfig({ TOUCHLINE_PROBABILISTIC_LINKING: 'on', TOUCHLINE_PROBABILISTIC_WINDOW_MINUTES: '5' }, empty())).toMatchObject({
+      TOUCHLINE_PROBABILISTIC_LINKING: true,
+      TOUCHLINE_PROBABILISTIC_WINDOW_MINUTES: 5,
+    });
+    expect(() => loadConfig({ TOUCHLINE_PROBABILISTIC_LINKING: 'maybe' }, empty())).toThrow(/TOUCHLINE_PROBABILISTIC_LINKING.*must be on or off/);
+    expect(() => loadConfig({ TOUCHLINE_PROBABILISTIC_WINDOW_MINUTES: '0' }, empty())).toThrow(/TOUCHLINE_PROBABILISTIC_WINDOW_MINUTES.*at least 1 minute/);
+    expect(() => loadConfig({ TOUCHLINE_PROBABILISTIC_WINDOW_MINUTES: 'ten' }, empty())).toThrow(/TOUCHLINE_PROBABILISTIC_WINDOW_MINUTES.*number of minutes/);
+  });
+
   it('reads touchline.config.json under the environment, and refuses unknown keys in it', () => {
     const dir = empty();
     writeFileSync(join(dir, 'touchline.config.json'), JSON.stringify({ PORT: 9000, TOUCHLINE_LOOKBACK_DAYS: 30 }));

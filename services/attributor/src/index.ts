@@ -3,6 +3,7 @@ import {
   ConversionMessage,
   CostMessage,
   DeadletterMessage,
+  IdentityLinkMessage,
   IdentityMessage,
   JourneysTopicMessage,
   TouchpointMessage,
@@ -13,7 +14,7 @@ import { isModelName, type ModelName } from '@touchline/attribution';
 import { WarehouseSink, startStage, type Bus, type Consumer, type Logger, type Warehouse } from '@touchline/platform';
 import { StreamingAttributor } from './attributor.js';
 import { ALL_MODELS } from './credit.js';
-import { conversionRow, costRow, deadletterRow, identityRow, touchpointRow } from './rows.js';
+import { conversionRow, costRow, deadletterRow, eventLinkRow, identityRow, probabilisticLinkRow, touchpointRow } from './rows.js';
 import { ALGORITHMIC_MODELS, isAlgorithmicModel } from './snapshot.js';
 import { AttributorState } from './state.js';
 import { WarehouseAttributorStore } from './store.js';
@@ -89,6 +90,7 @@ const RawMessage = z.discriminatedUnion('kind', [
   IdentityMessage,
   CostMessage,
   DeadletterMessage,
+  IdentityLinkMessage,
 ]);
 
 export interface Attribution {
@@ -127,22 +129,32 @@ export async function startAttribution(deps: AttributorDeps): Promise<Attributio
     bus: deps.bus,
     logger,
     groupId: deps.groups.warehouse,
-    topics: [t.touchpoints, t.conversions, t.identities, t.costs, t.deadletter],
+    topics: [t.touchpoints, t.conversions, t.identities, t.costs, t.deadletter, t.identityLinks],
     schema: RawMessage,
     deadletterTopic: t.deadletter,
     handle: async (items, batch) => {
       const first = batch.records[0]?.offset ?? '0';
+      const last = batch.records[batch.records.length - 1]?.offset ?? first;
       const rows = { touchpoints: [] as object[], conversions: [] as object[], identity_links: [] as object[], costs: [] as object[], deadletter: [] as object[] };
       for (const { message: m, record } of items) {
         switch (m.kind) {
-          case 'touchpoint':
+          case 'touchpoint': {
             rows.touchpoints.push(touchpointRow(m, record));
+            const link = eventLinkRow(m, record);
+            if (link) rows.identity_links.push(link);
             break;
-          case 'conversion':
+          }
+          case 'conversion': {
             rows.conversions.push(conversionRow(m, record));
+            const link = eventLinkRow(m, record);
+            if (link) rows.identity_links.push(link);
             break;
+          }
           case 'identity':
             rows.identity_links.push(identityRow(m, record));
+            break;
+          case 'identity_link':
+            rows.identity_links.push(probabilisticLinkRow(m, record));
             break;
           case 'cost':
             rows.costs.push(costRow(m, record));
@@ -154,6 +166,9 @@ export async function startAttribution(deps: AttributorDeps): Promise<Attributio
       }
       for (const [table, list] of Object.entries(rows)) {
         if (list.length > 0) await sink.write(`touchline.${table}`, batch.topic, batch.partition, first, list as never);
+        // A table that took only some records of the batch (links ride on some touches) is still
+        // complete up to the batch's end: the next batch then follows on without a lookup.
+        sink.advance(`touchline.${table}`, batch.topic, batch.partition, last);
       }
     },
   });

@@ -2,6 +2,7 @@ import type {
   ConversionMessage,
   CostMessage,
   DeadletterMessage,
+  IdentityLinkMessage,
   IdentityMessage,
   TouchpointMessage,
 } from '@touchline/contracts';
@@ -62,14 +63,58 @@ export function identityRow(m: IdentityMessage, r: ConsumedRecord) {
   return {
     message_id: m.messageId,
     anonymous_id: m.anonymousId ?? '',
+    linked_anonymous_id: '',
     user_id: m.userId ?? '',
     email_hash: m.emailHash ?? '',
     phone_hash: m.phoneHash ?? '',
     account_id: m.accountId ?? '',
-    link_type: 'deterministic',
+    link_type: 'identify',
     confidence: 1,
+    evidence: [m.messageId],
     ts: ts(m.timestamp),
     received_at: ts(m.receivedAt),
+    ...src(r),
+  };
+}
+
+/**
+ * The link a touch or conversion makes when it carries both an anonymousId and a userId (the
+ * stitcher joins the two), or undefined when it carries one id only.
+ */
+export function eventLinkRow(m: TouchpointMessage | ConversionMessage, r: ConsumedRecord) {
+  if (!m.anonymousId || !m.userId) return undefined;
+  return {
+    message_id: m.messageId,
+    anonymous_id: m.anonymousId,
+    linked_anonymous_id: '',
+    user_id: m.userId,
+    email_hash: '',
+    phone_hash: '',
+    account_id: '',
+    link_type: 'event',
+    confidence: 1,
+    evidence: [m.messageId],
+    ts: ts(m.timestamp),
+    received_at: ts(m.receivedAt),
+    ...src(r),
+  };
+}
+
+/** A probabilistic link the stitcher found; `message_id` is the link's id, one row per device pair. */
+export function probabilisticLinkRow(m: IdentityLinkMessage, r: ConsumedRecord) {
+  return {
+    message_id: m.linkId,
+    anonymous_id: m.anonymousId,
+    linked_anonymous_id: m.linkedAnonymousId,
+    user_id: '',
+    email_hash: '',
+    phone_hash: '',
+    account_id: '',
+    link_type: m.method,
+    confidence: m.confidence,
+    evidence: m.evidence,
+    ts: ts(m.timestamp),
+    received_at: ts(m.linkedAt),
     ...src(r),
   };
 }

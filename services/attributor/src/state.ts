@@ -392,13 +392,16 @@ export class AttributorState {
     return e;
   }
 
-  /** A null path replaces its earlier version; one with no touches withdraws it (pathId -1). */
+  /**
+   * A null path replaces its earlier version; one with no touches withdraws it (pathId -1), unless
+   * it is an untouched one (a known person's idle window), which counts in `stats.untouched`.
+   */
   private applyNullPath(m: NullPathMessage): void {
     const prev = this.nullPaths.get(m.pathId);
     if (prev && prev.version >= m.emittedAt) return;
     if (prev && prev.pathId >= 0) this.stats.remove(this.pathChannels[prev.pathId] as string[], 0, 0, 1);
     let pathId = -1;
-    if (m.touches.length > 0) {
+    if (m.touches.length > 0 || m.untouched === true) {
       const channels = m.touches.map((t) => t.channel);
       pathId = this.pathIdOf(channels);
       this.stats.add(channels, 0, 0, 1);

@@ -217,6 +217,25 @@ describe('state', () => {
     expect(s.stats.size).toBe(0);
   });
 
+  it('counts untouched null paths apart, once each, and every model fits as it would without them', () => {
+    const { journeys, nullPaths } = finalState(feed.messages);
+    const s = new AttributorState(OPTIONS);
+    for (const m of [...journeys, ...nullPaths]) s.apply(m);
+    const without = computeSnapshot(s.stats, 1, 0, OPTIONS);
+    const idle = (i: number): NullPathMessage => ({ v: 1, kind: 'null_path', personId: `k-${i}`, pathId: `k-${i}|untouched|0`, touches: [], closedAt: 0, emittedAt: clock++, untouched: true });
+    const idles = many(40, idle);
+    // Each arrives twice, the second time as a newer version of the same path: counted once.
+    for (const m of [...idles, ...idles.map((m) => ({ ...m, emittedAt: clock++ }))]) expect(s.apply(m)).toEqual([]);
+    expect(s.stats.untouched.nulls).toBe(40);
+    // A withdrawal (no touches, not untouched) takes one back out.
+    s.apply({ ...idle(0), untouched: undefined, emittedAt: clock++ });
+    expect(s.stats.untouched.nulls).toBe(39);
+    const withIdle = computeSnapshot(s.stats, 1, 0, OPTIONS);
+    expect(sameFits(withIdle, without)).toBe(true);
+    for (const model of ALGORITHMIC_MODELS) expect(withIdle.fits.get(model)?.status, model).toBe('fitted');
+    for (const fit of withIdle.fits.values()) for (const c of fit.credits) expect(Number.isFinite(c.conversions), `${fit.model} ${c.channel}`).toBe(true);
+  });
+
   it('a snapshot depends on the multiset of paths only, bit for bit', () => {
     const { journeys, nullPaths } = finalState(feed.messages);
     const add = (order: typeof journeys, nulls: typeof nullPaths) => {

@@ -174,7 +174,7 @@ async function eraseFromWarehouse(wh: Warehouse, ids: Ids, requestId: string, no
   const where: Record<string, string> = {
     'touchline.touchpoints': byId,
     'touchline.conversions': byId,
-    'touchline.identity_links': `(${byId} OR email_hash IN {e:Array(String)})`,
+    'touchline.identity_links': `(${byId} OR linked_anonymous_id IN {a:Array(String)} OR email_hash IN {e:Array(String)})`,
     'touchline.deadletter': `arrayExists(n -> position(payload, n) > 0, {n:Array(String)})`,
   };
   const params = { a, u, e, n: needles, p: persons };

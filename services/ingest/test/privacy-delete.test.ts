@@ -58,6 +58,12 @@ describe('POST /v1/privacy/delete', () => {
       'credit of both conversions',
     );
     await waitFor(async () => ((await count(`SELECT count() AS n FROM touchline.identity_links`)) === 2 ? true : undefined), 'identity rows');
+    // A probable link naming Erika's device second, as the stitcher writes one with linking on.
+    await wh.insertRows(
+      'touchline.identity_links',
+      [{ message_id: 'probable:a:anon-erika|a:anon-tablet', anonymous_id: 'anon-tablet', linked_anonymous_id: 'anon-erika', link_type: 'probabilistic', confidence: 0.8, evidence: ['x', 'y'], ts: '2026-11-01 09:00:00.000', received_at: '2026-11-01 09:00:00.000', src_topic: 'links', src_partition: 0, src_offset: 0 }],
+      'probable-erika',
+    );
 
     // Named by email only: the delete finds the ids linked to it.
     const res = await ingest.app.inject({ method: 'POST', url: '/v1/privacy/delete', headers: { authorization: 'Bearer a1' }, payload: { email: ` ${EMAIL.toUpperCase()} ` } });
@@ -66,12 +72,13 @@ describe('POST /v1/privacy/delete', () => {
     expect(out.forgotten).toEqual({ anonymousIds: ['anon-erika'], userIds: ['user-erika'], emailHashes: [hashEmail(EMAIL)] });
     expect(out.drained).toBe(true);
     expect(out.retractedConversions).toBe(1);
-    expect(out.deletedRows).toMatchObject({ touchpoints: 2, conversions: 1, identity_links: 1 });
+    expect(out.deletedRows).toMatchObject({ touchpoints: 2, conversions: 1, identity_links: 2 });
 
     const ids = { a: ['anon-erika'], u: ['user-erika'] };
     expect(await count(`SELECT count() AS n FROM touchline.touchpoints WHERE anonymous_id IN {a:Array(String)} OR user_id IN {u:Array(String)}`, ids)).toBe(0);
     expect(await count(`SELECT count() AS n FROM touchline.conversions WHERE anonymous_id IN {a:Array(String)} OR user_id IN {u:Array(String)}`, ids)).toBe(0);
     expect(await count(`SELECT count() AS n FROM touchline.identity_links WHERE anonymous_id IN {a:Array(String)} OR user_id IN {u:Array(String)} OR email_hash = {e:String}`, { ...ids, e: hashEmail(EMAIL) })).toBe(0);
+    expect(await count(`SELECT count() AS n FROM touchline.identity_links WHERE linked_anonymous_id IN {a:Array(String)}`, ids)).toBe(0);
     expect(await count(`SELECT count() AS n FROM touchline.credits_current WHERE conversion_id = 'user-erika-order'`)).toBe(0);
     expect(await count(`SELECT count() AS n FROM touchline.credits WHERE person_id LIKE '%erika%'`)).toBe(0);
     const revenue = await wh.query<{ r: number }>(`SELECT sum(revenue) AS r FROM touchline.credit_by_channel_daily WHERE model = 'linear'`);

@@ -9,15 +9,23 @@ import {
   TouchpointMessage,
   type GroupMap,
   type TopicMap,
+  type TouchlineConfig,
 } from '@touchline/contracts';
 import { readTopicToEnd, startStage, type Bus, type Consumer, type Logger } from '@touchline/platform';
 import { stitch, type StitcherInput } from './handler.js';
 import { PublishedOutputs, StitcherState, type StitchOutput } from './state.js';
 import type { Windows } from './windows.js';
+import type { ProbabilisticLinking } from './probable.js';
 
-export { PublishedOutputs, StitcherState, journeySignature, type StitchOutput } from './state.js';
+export { MAX_PROBABLE_CLUSTER, PublishedOutputs, StitcherState, journeySignature, type StitchOutput } from './state.js';
 export { stitch, type StitcherInput } from './handler.js';
 export { Windows } from './windows.js';
+export { ProbableLinks, probableLinkId, userAgentFamily, type ProbabilisticLinking } from './probable.js';
+
+/** The probabilistic-linking settings of a configuration, or undefined when linking is off. */
+export function probabilisticFromConfig(config: TouchlineConfig): ProbabilisticLinking | undefined {
+  return config.TOUCHLINE_PROBABILISTIC_LINKING ? { windowMs: config.TOUCHLINE_PROBABILISTIC_WINDOW_MINUTES * 60_000 } : undefined;
+}
 
 export interface StitcherDeps {
   bus: Bus;
@@ -26,6 +34,8 @@ export interface StitcherDeps {
   groups: GroupMap;
   windows: Windows;
   maxTouchesPerJourney?: number;
+  /** Probabilistic device links (off when absent). */
+  probabilistic?: ProbabilisticLinking;
 }
 
 export interface Stitcher {
@@ -48,14 +58,24 @@ const StitcherMessage = z.union([
  * State is rebuilt from the log at start.
  */
 export async function startStitcher(deps: StitcherDeps): Promise<Stitcher> {
-  const state = new StitcherState({ windows: deps.windows, ...(deps.maxTouchesPerJourney ? { maxTouchesPerJourney: deps.maxTouchesPerJourney } : {}) });
+  const state = new StitcherState({
+    windows: deps.windows,
+    ...(deps.maxTouchesPerJourney ? { maxTouchesPerJourney: deps.maxTouchesPerJourney } : {}),
+    ...(deps.probabilistic ? { probabilistic: deps.probabilistic } : {}),
+  });
   const logger = deps.logger.child({ service: 'stitcher' });
   const apply = (m: StitcherInput | undefined): StitchOutput[] => (m ? stitch(state, m) : []);
-  const publish = (out: StitchOutput[]) =>
-    deps.bus.publish(
-      deps.topics.journeys,
-      out.map((j) => ({ key: j.kind === 'journey' ? j.conversion.conversionId : j.personId, value: JSON.stringify(j) })),
-    );
+  const publish = async (out: StitchOutput[]) => {
+    const journeys = out.filter((j) => j.kind !== 'identity_link');
+    const links = out.filter((j) => j.kind === 'identity_link');
+    if (links.length > 0) await deps.bus.publish(deps.topics.identityLinks, links.map((l) => ({ key: l.linkId, value: JSON.stringify(l) })));
+    if (journeys.length > 0) {
+      await deps.bus.publish(
+        deps.topics.journeys,
+        journeys.map((j) => ({ key: j.kind === 'journey' ? j.conversion.conversionId : j.personId, value: JSON.stringify(j) })),
+      );
+    }
+  };
   const consumer = await startStage({
     bus: deps.bus,
     logger,

@@ -1,6 +1,7 @@
 import type {
   ConversionMessage,
   FraudFlagMessage,
+  IdentityLinkMessage,
   IdentityMessage,
   JourneyMessage,
   JourneyTouch,
@@ -9,15 +10,22 @@ import type {
   TouchpointMessage,
 } from '@touchline/contracts';
 import { MinHeap } from './heap.js';
+import { ProbableLinks, probableLinkId, type Bucket, type FoundLink, type ProbabilisticLinking } from './probable.js';
 import type { Windows } from './windows.js';
 
 const DAY_MS = 86_400_000;
+/** People sharing journeys through probabilistic links at most; a larger cluster is a shared network. */
+export const MAX_PROBABLE_CLUSTER = 8;
+/** What the state remembers of an emitted untouched null path (touched ones: their touch ids). */
+const UNTOUCHED = '\u0001untouched';
 
 /** What the stitcher keeps of a touch: what journeys carry, plus what eligibility needs. */
 interface StoredTouch extends JourneyTouch {
   consent: boolean;
   /** An identity node of its person when it arrived (find() gives the person now). */
   node: string;
+  /** Where probabilistic linking keeps it as a sighting of its device (set only when it does). */
+  sighting?: Bucket;
 }
 
 interface StoredConversion {
@@ -39,6 +47,8 @@ interface Person {
   nullPaths: Map<string, string>;
   /** The earliest pending null-path deadline queued for this person. */
   deadline: number;
+  /** Times of the person's identify events (they make a person known without a touch). */
+  identifies: number[] | undefined;
 }
 
 export interface StitcherOptions {
@@ -47,9 +57,13 @@ export interface StitcherOptions {
   maxTouchesPerJourney?: number;
   /** Microsecond clock for journey versions. */
   nowMicros?: () => number;
+  /** Links anonymous devices by network and user-agent family (off when absent). */
+  probabilistic?: ProbabilisticLinking;
+  /** Emits null paths without touches for known people's idle windows (default true). */
+  untouchedNullPaths?: boolean;
 }
 
-export type StitchOutput = JourneyMessage | NullPathMessage;
+export type StitchOutput = JourneyMessage | NullPathMessage | IdentityLinkMessage;
 
 /** What the journeys topic last holds: per conversion its journey, per null path its touches. */
 export class PublishedOutputs {
@@ -61,6 +75,7 @@ export class PublishedOutputs {
 
   /** Takes one message read from the topic, in the topic's order for its key. */
   add(m: StitchOutput): void {
+    if (m.kind === 'identity_link') return;
     if (m.kind === 'journey') {
       this.journeys.set(m.conversion.conversionId, {
         signature: m.retracted ? '\u0000retracted' : journeySignature(m.level, m.milestones, m.touches),
@@ -68,7 +83,7 @@ export class PublishedOutputs {
       });
       return;
     }
-    const sig = m.touches.map((t) => t.messageId).join('\u0000');
+    const sig = m.untouched === true ? UNTOUCHED : m.touches.map((t) => t.messageId).join('\u0000');
     this.nullPaths.set(m.pathId, sig);
     this.nullPathOwner.set(m.pathId, m.personId);
     let set = this.nullPathsByPerson.get(m.personId);
@@ -97,7 +112,15 @@ export function journeySignature(level: 'person' | 'account', milestones: Journe
  *
  * Null paths: touches of a person not followed by a conversion within the lookback window form a
  * null path once event time (the largest timestamp seen) has passed the window's end. A later
- * event that changes or converts it re-emits or withdraws it under the same `pathId`.
+ * event that changes or converts it re-emits or withdraws it under the same `pathId`. A known
+ * person's window periods without any touch or conversion are untouched null paths (see
+ * `untouchedPeriods`).
+ *
+ * Probabilistic links (when configured) never merge people: they group deterministic people into
+ * clusters that share journeys. A cluster shares only when it holds at most one identified person
+ * (a userId, email or phone) and at most `MAX_PROBABLE_CLUSTER` people; otherwise each of its
+ * people keeps its own journeys. Both are properties of the final graph, so order still does not
+ * matter: a mutation refreshes the people of the clusters around it before and after.
  */
 export class StitcherState {
   private readonly parent = new Map<string, string>();
@@ -117,9 +140,13 @@ export class StitcherState {
   private lastMicros = 0;
   /** Event time: the largest timestamp seen on any input. */
   private watermark = -Infinity;
+  private readonly links: ProbableLinks | undefined;
+  private readonly untouched: boolean;
 
   constructor(private readonly opts: StitcherOptions) {
     this.maxTouches = opts.maxTouchesPerJourney ?? 500;
+    this.links = opts.probabilistic ? new ProbableLinks(opts.probabilistic) : undefined;
+    this.untouched = opts.untouchedNullPaths ?? true;
     this.nowMicros = opts.nowMicros ?? (() => Math.floor(performance.timeOrigin * 1000 + performance.now() * 1000));
   }
 
@@ -133,12 +160,20 @@ export class StitcherState {
     if (this.touchIndex.has(t.messageId) || this.excludedTouches.has(t.messageId)) return [];
     const nodes = idNodes(t);
     if (this.isDeleted(nodes)) return [];
-    const out = this.advance(t.timestamp);
+    const out: StitchOutput[] = this.advance(t.timestamp);
+    // Sightings are touches of anonymous devices only (no userId): the stored node is the device.
+    const bucket = this.links && t.anonymousId && !t.userId && t.consent && !t.bot ? this.links.bucketOf(t.ip, t.userAgent) : undefined;
+    const stored = this.storedTouch(t, nodes[0]!, bucket);
+    const found = bucket ? this.links!.match(stored, bucket) : [];
+    const before = this.clustersAround([...nodes, ...found.map((f) => f.other)]);
     const root = this.joinIds(nodes);
-    const stored = this.storedTouch(t, nodes[0]!);
     this.touchIndex.set(t.messageId, stored);
     insertSorted(this.people.get(root)!.touches, stored);
-    return [...out, ...this.refresh(root)];
+    if (bucket) {
+      this.links!.record(stored, bucket);
+      for (const f of found) out.push(this.linkMessage(stored.node, f));
+    }
+    return [...out, ...this.refreshAll([root, ...before])];
   }
 
   applyIdentity(i: IdentityMessage): StitchOutput[] {
@@ -149,9 +184,12 @@ export class StitcherState {
     if (i.phoneHash) nodes.push(`p:${i.phoneHash}`);
     if (nodes.length === 0 || this.isDeleted(nodes)) return [];
     const out = this.advance(i.timestamp);
+    const before = this.clustersAround(nodes);
     const root = this.joinIds(nodes);
     if (i.accountId) this.setAccount(root, { id: i.accountId, at: i.timestamp, messageId: i.messageId });
-    return [...out, ...this.refresh(this.find(root))];
+    const p = this.people.get(root)!;
+    (p.identifies ??= []).push(i.timestamp);
+    return [...out, ...this.refreshAll([root, ...before])];
   }
 
   applyConversion(c: ConversionMessage): StitchOutput[] {
@@ -159,10 +197,11 @@ export class StitcherState {
     const nodes = idNodes(c);
     if (this.isDeleted(nodes)) return [];
     const out = this.advance(c.timestamp);
+    const before = this.clustersAround(nodes);
     const root = this.joinIds(nodes);
     this.conversionNode.set(c.conversionId, nodes[0]!);
     this.people.get(root)!.conversions.set(c.conversionId, { conv: c, lastSignature: undefined, revision: 0 });
-    return [...out, ...this.refresh(root)];
+    return [...out, ...this.refreshAll([root, ...before])];
   }
 
   /** Flagged touches leave every journey they were in; the journeys are restated. */
@@ -178,8 +217,14 @@ export class StitcherState {
       const p = this.people.get(root);
       if (p) p.touches = p.touches.filter((x) => x !== stored);
       roots.add(root);
+      // Links only this touch supported go with it; the clusters around them are refreshed.
+      if (stored.sighting) {
+        for (const r of this.clustersAround([stored.node])) roots.add(r);
+        for (const other of this.links!.unrecord(stored, stored.sighting)) roots.add(other);
+        stored.sighting = undefined;
+      }
     }
-    return [...roots].flatMap((r) => this.refresh(r));
+    return this.refreshAll(roots);
   }
 
   /**
@@ -195,6 +240,7 @@ export class StitcherState {
     ];
     const out: StitchOutput[] = [];
     const roots = new Set(nodes.filter((n) => this.parent.has(n)).map((n) => this.find(n)));
+    const around = this.clustersAround(nodes);
     for (const n of nodes) this.deletedNodes.add(n);
     for (const root of roots) {
       const p = this.people.get(root)!;
@@ -207,11 +253,14 @@ export class StitcherState {
       for (const pathId of p.nullPaths.keys()) out.push(this.nullPath(personId, pathId, [], 0));
       for (const t of p.touches) this.touchIndex.delete(t.messageId);
       for (const n of p.nodes) this.deletedNodes.add(n);
+      this.links?.forget(p.nodes);
       if (p.account) this.accounts.get(p.account.id)?.delete(root);
       this.people.delete(root);
       const accountRoots = p.account ? [...(this.accounts.get(p.account.id) ?? [])] : [];
       for (const r of accountRoots) out.push(...this.refresh(r));
     }
+    // People who shared journeys with the deleted one through probabilistic links lose its touches.
+    out.push(...this.refreshAll(around.filter((r) => this.people.has(r))));
     return out;
   }
 
@@ -271,7 +320,7 @@ export class StitcherState {
   private find(node: string): string {
     if (!this.parent.has(node)) {
       this.parent.set(node, node);
-      this.people.set(node, { nodes: [node], touches: [], conversions: new Map(), account: undefined, nullPaths: new Map(), deadline: Infinity });
+      this.people.set(node, { nodes: [node], touches: [], conversions: new Map(), account: undefined, nullPaths: new Map(), deadline: Infinity, identifies: undefined });
       return node;
     }
     let r = node;
@@ -295,6 +344,7 @@ export class StitcherState {
     for (const n of small.nodes) big.nodes.push(n);
     big.touches = mergeSorted(big.touches, small.touches);
     big.deadline = Math.min(big.deadline, small.deadline);
+    if (small.identifies) (big.identifies ??= []).push(...small.identifies);
     for (const [id, c] of small.conversions) big.conversions.set(id, c);
     // Null paths emitted under the smaller person are diffed from the merged person: withdrawn or
     // replaced under the merged person's id.
@@ -326,8 +376,93 @@ export class StitcherState {
     return best!;
   }
 
-  /** Rebuilds and emits what changed for a person and, with `account`, for their account's journeys. */
+  /** Rebuilds and emits what changed for a person, the people sharing journeys with them and, with `account`, their accounts' journeys. */
   private refresh(root: string, account = true): StitchOutput[] {
+    return this.refreshAll([root], account);
+  }
+
+  /** `refresh` of several people at once, each cluster once. */
+  private refreshAll(roots: Iterable<string>, account = true): StitchOutput[] {
+    if (!this.links) {
+      const out: StitchOutput[] = [];
+      for (const r of new Set(roots)) out.push(...this.refreshPerson(this.find(r), account));
+      return out;
+    }
+    const todo = new Set<string>();
+    for (const r of roots) {
+      const root = this.find(r);
+      if (!this.people.has(root) || todo.has(root)) continue;
+      for (const m of this.clusterOf(root)) todo.add(m);
+    }
+    const out: StitchOutput[] = [];
+    for (const r of todo) out.push(...this.refreshPerson(r, account));
+    return out;
+  }
+
+  /**
+   * The people who share journeys with `root` through probabilistic links, `root` included: the
+   * whole connected cluster when it holds at most one identified person and at most
+   * `MAX_PROBABLE_CLUSTER` people, else `root` alone.
+   */
+  private clusterOf(root: string): string[] {
+    if (!this.links) return [root];
+    const members = [root];
+    const seen = new Set(members);
+    for (let i = 0; i < members.length; i++) {
+      for (const n of this.people.get(members[i]!)!.nodes) {
+        for (const other of this.links.neighbours(n) ?? []) {
+          if (!this.parent.has(other)) continue;
+          const r = this.find(other);
+          if (seen.has(r) || !this.people.has(r)) continue;
+          if (members.length >= MAX_PROBABLE_CLUSTER) return [root];
+          seen.add(r);
+          members.push(r);
+        }
+      }
+    }
+    if (members.length === 1) return members;
+    let identified = 0;
+    for (const r of members) if (this.people.get(r)!.nodes.some((n) => !n.startsWith('a:'))) identified++;
+    return identified > 1 ? [root] : members;
+  }
+
+  /** The people of the clusters the given identity nodes belong to now (before a change). */
+  private clustersAround(nodes: string[]): string[] {
+    if (!this.links) return [];
+    const out: string[] = [];
+    for (const n of nodes) {
+      if (!this.parent.has(n)) continue;
+      const r = this.find(n);
+      if (this.people.has(r)) out.push(...this.clusterOf(r));
+    }
+    return out;
+  }
+
+  /** A cluster's touches in time order. */
+  private clusterTouches(cluster: string[]): StoredTouch[] {
+    if (cluster.length === 1) return this.people.get(cluster[0]!)!.touches;
+    const all: StoredTouch[] = [];
+    for (const r of cluster) for (const t of this.people.get(r)!.touches) all.push(t);
+    return all.sort(byTime);
+  }
+
+  private linkMessage(device: string, f: FoundLink): IdentityLinkMessage {
+    const [a, b] = device < f.other ? [device, f.other] : [f.other, device];
+    return {
+      v: 1,
+      kind: 'identity_link',
+      linkId: probableLinkId(device, f.other),
+      method: 'probabilistic',
+      anonymousId: a.slice(2),
+      linkedAnonymousId: b.slice(2),
+      confidence: f.confidence,
+      evidence: f.evidence,
+      timestamp: f.at,
+      linkedAt: Math.floor(this.nowMicros() / 1000),
+    };
+  }
+
+  private refreshPerson(root: string, account: boolean): StitchOutput[] {
     const p = this.people.get(root);
     if (!p) return [];
     const out = [...this.refreshConversions(root, p, 'person'), ...this.refreshNullPaths(root, p)];
@@ -344,10 +479,11 @@ export class StitcherState {
     return p.account ? this.opts.windows.levelOf(c.name, c.stage) : 'person';
   }
 
-  private refreshConversions(_root: string, p: Person, only: 'person' | 'account'): StitchOutput[] {
+  private refreshConversions(root: string, p: Person, only: 'person' | 'account'): StitchOutput[] {
     if (p.conversions.size === 0) return [];
     const out: StitchOutput[] = [];
     let personTouches: StoredTouch[] | undefined;
+    let personConversions: ConversionMessage[] | undefined;
     let accountTouches: StoredTouch[] | undefined;
     let accountConversions: ConversionMessage[] | undefined;
     for (const stored of p.conversions.values()) {
@@ -364,9 +500,11 @@ export class StitcherState {
         pool = accountTouches;
         milestoneSource = accountConversions;
       } else {
-        personTouches ??= p.touches;
+        const cluster = this.clusterOf(root);
+        personTouches ??= this.clusterTouches(cluster);
+        personConversions ??= cluster.flatMap((r) => [...this.people.get(r)!.conversions.values()].map((s) => s.conv));
         pool = personTouches;
-        milestoneSource = [...p.conversions.values()].map((s) => s.conv);
+        milestoneSource = personConversions;
       }
       const touches = this.eligible(pool, c);
       const milestones = milestonesOf(milestoneSource, c.timestamp);
@@ -410,28 +548,46 @@ export class StitcherState {
     return all;
   }
 
+  /**
+   * Null paths of a person, or of a cluster (by its member with the smallest person id; the other
+   * members then hold none).
+   */
   private refreshNullPaths(root: string, p: Person): StitchOutput[] {
     const lookback = this.opts.windows.defaultWindow.lookbackDays * DAY_MS;
-    const touches = p.touches.filter((t) => t.consent);
-    const conversions = [...p.conversions.values()].filter((s) => s.conv.consent).map((s) => s.conv.timestamp).sort((a, b) => a - b);
-    // Touches no conversion followed within the lookback window, grouped while gaps stay inside it.
-    const groups: StoredTouch[][] = [];
-    let ci = 0;
-    for (const t of touches) {
-      while (ci < conversions.length && conversions[ci]! < t.timestamp) ci++;
-      const converted = ci < conversions.length && conversions[ci]! - t.timestamp <= lookback;
-      if (converted) continue;
-      const g = groups[groups.length - 1];
-      if (g && t.timestamp - g[g.length - 1]!.timestamp <= lookback) g.push(t);
-      else groups.push([t]);
-    }
+    const cluster = this.clusterOf(root);
+    const members = cluster.map((r) => this.people.get(r)!);
     const personId = this.personId(p);
-    const closed = new Map<string, StoredTouch[]>();
+    const leads = members.every((m) => m === p || this.personId(m) > personId);
+    const closed = new Map<string, { touches: StoredTouch[]; closedAt: number }>();
     let nextDeadline = Infinity;
-    for (const g of groups) {
-      const end = g[g.length - 1]!.timestamp + lookback;
-      if (end <= this.watermark) closed.set(`${personId}|${g[0]!.messageId}`, g.slice(-this.maxTouches));
-      else nextDeadline = Math.min(nextDeadline, end);
+    if (leads) {
+      const touches = this.clusterTouches(cluster).filter((t) => t.consent);
+      const conversions = members
+        .flatMap((m) => [...m.conversions.values()])
+        .filter((s) => s.conv.consent)
+        .map((s) => s.conv.timestamp)
+        .sort((a, b) => a - b);
+      // Touches no conversion followed within the lookback window, grouped while gaps stay inside it.
+      const groups: StoredTouch[][] = [];
+      let ci = 0;
+      for (const t of touches) {
+        while (ci < conversions.length && conversions[ci]! < t.timestamp) ci++;
+        const converted = ci < conversions.length && conversions[ci]! - t.timestamp <= lookback;
+        if (converted) continue;
+        const g = groups[groups.length - 1];
+        if (g && t.timestamp - g[g.length - 1]!.timestamp <= lookback) g.push(t);
+        else groups.push([t]);
+      }
+      for (const g of groups) {
+        const end = g[g.length - 1]!.timestamp + lookback;
+        if (end <= this.watermark) closed.set(`${personId}|${g[0]!.messageId}`, { touches: g.slice(-this.maxTouches), closedAt: end });
+        else nextDeadline = Math.min(nextDeadline, end);
+      }
+      if (this.untouched) {
+        const idle = this.untouchedPeriods(members, lookback);
+        for (const start of idle.closed) closed.set(`${personId}|untouched|${start}`, { touches: [], closedAt: start + lookback });
+        nextDeadline = Math.min(nextDeadline, idle.next);
+      }
     }
     // One queued deadline per person at a time: when it fires, the refresh queues the next.
     if (p.deadline <= this.watermark) p.deadline = Infinity;
@@ -446,13 +602,68 @@ export class StitcherState {
         if (sig !== '') out.push(this.nullPath(personId, pathId, [], this.watermark));
       }
     }
-    for (const [pathId, g] of closed) {
-      const sig = g.map((t) => t.messageId).join('\u0000');
+    for (const [pathId, { touches, closedAt }] of closed) {
+      const sig = touches.length === 0 ? UNTOUCHED : touches.map((t) => t.messageId).join('\u0000');
       if (p.nullPaths.get(pathId) === sig) continue;
       p.nullPaths.set(pathId, sig);
-      out.push(this.nullPath(personId, pathId, g, g[g.length - 1]!.timestamp + lookback));
+      out.push(this.nullPath(personId, pathId, touches, closedAt, touches.length === 0));
     }
     return out;
+  }
+
+  /**
+   * A known person's idle windows. Periods of one lookback window each are laid from the person's
+   * first event (touch, conversion or identify). A period with neither a touch nor a conversion is
+   * an untouched null path when the person was known then: an event (an identify counts) fell in
+   * it or in the period before. So a person yields at most two per period they were seen in, and
+   * one who is never seen again stops yielding them. People with an unconsented touch or conversion
+   * yield none. Returns the starts of the periods that ended by event time, and the end of the
+   * first still open.
+   */
+  private untouchedPeriods(members: Person[], lookback: number): { closed: number[]; next: number } {
+    const none = { closed: [], next: Infinity };
+    let first = Infinity;
+    for (const m of members) {
+      if (m.touches.length > 0 && m.touches[0]!.timestamp < first) first = m.touches[0]!.timestamp;
+      for (const s of m.conversions.values()) if (s.conv.timestamp < first) first = s.conv.timestamp;
+      if (m.identifies) for (const at of m.identifies) if (at < first) first = at;
+    }
+    if (first === Infinity) return none;
+    // Most refreshes come before the person's first period has even ended: nothing to close yet,
+    // and waking up at its end (perhaps early) is enough.
+    if (first + lookback > this.watermark) return { closed: [], next: first + lookback };
+    const period = (at: number) => Math.floor((at - first) / lookback);
+    const busy = new Set<number>();
+    for (const m of members) {
+      for (const t of m.touches) {
+        if (!t.consent) return none;
+        busy.add(period(t.timestamp));
+      }
+      for (const s of m.conversions.values()) {
+        if (!s.conv.consent) return none;
+        busy.add(period(s.conv.timestamp));
+      }
+    }
+    // A busy period is never idle itself; the one after it may be. An identify makes its own
+    // period a candidate too.
+    const candidates = new Set<number>();
+    for (const n of busy) candidates.add(n + 1);
+    for (const m of members) {
+      if (!m.identifies) continue;
+      for (const at of m.identifies) {
+        candidates.add(period(at));
+        candidates.add(period(at) + 1);
+      }
+    }
+    const closed: number[] = [];
+    let next = Infinity;
+    for (const n of candidates) {
+      if (busy.has(n)) continue;
+      const start = first + n * lookback;
+      if (start + lookback <= this.watermark) closed.push(start);
+      else next = Math.min(next, start + lookback);
+    }
+    return { closed: closed.sort((a, b) => a - b), next };
   }
 
   private journey(
@@ -488,8 +699,8 @@ export class StitcherState {
     };
   }
 
-  private nullPath(personId: string, pathId: string, touches: StoredTouch[], closedAt: number): NullPathMessage {
-    return { v: 1, kind: 'null_path', personId, pathId, touches: touches.map(journeyTouch), closedAt, emittedAt: this.tick() };
+  private nullPath(personId: string, pathId: string, touches: StoredTouch[], closedAt: number, untouched = false): NullPathMessage {
+    return { v: 1, kind: 'null_path', personId, pathId, touches: touches.map(journeyTouch), closedAt, emittedAt: this.tick(), ...(untouched ? { untouched } : {}) };
   }
 
   /** Strictly increasing microseconds: a later journey of a conversion always has a higher version. */
@@ -507,7 +718,22 @@ export class StitcherState {
     return s;
   }
 
-  private storedTouch(t: TouchpointMessage, node: string): StoredTouch {
+  private storedTouch(t: TouchpointMessage, node: string, sighting: Bucket | undefined): StoredTouch {
+    // Two literals, so that touches without a sighting carry no slot for one.
+    if (sighting) {
+      return {
+        node,
+        messageId: t.messageId,
+        timestamp: t.timestamp,
+        interaction: t.interaction,
+        channel: this.intern(t.channel),
+        campaign: this.intern(t.campaign),
+        source: this.intern(t.source),
+        medium: this.intern(t.medium),
+        consent: t.consent,
+        sighting,
+      };
+    }
     return {
       node,
       messageId: t.messageId,

@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { ConversionMessage, IdentityMessage, InputMessage, TouchpointMessage } from '@touchline/contracts';
-import { StitcherState, Windows, stitch, type StitcherInput, type StitchOutput } from '../src/index.js';
+import { IdentityLinkMessage, type ConversionMessage, type IdentityMessage, type InputMessage, type TouchpointMessage } from '@touchline/contracts';
+import { MAX_PROBABLE_CLUSTER, StitcherState, Windows, stitch, userAgentFamily, type StitcherInput, type StitchOutput } from '../src/index.js';
 
 const H = 3_600_000;
 const D = 24 * H;
 const T0 = Date.parse('2026-10-01T00:00:00Z');
 
 type Ids = { anonymousId?: string; userId?: string };
-const touch = (id: string, ids: Ids, at: number, channel = 'email', opts: { consent?: boolean; interaction?: TouchpointMessage['interaction'] } = {}): TouchpointMessage => ({
+type TouchOpts = { consent?: boolean; interaction?: TouchpointMessage['interaction']; ip?: string; userAgent?: string; bot?: boolean };
+const touch = (id: string, ids: Ids, at: number, channel = 'email', opts: TouchOpts = {}): TouchpointMessage => ({
   v: 1, kind: 'touchpoint', messageId: id, ...ids, timestamp: at, receivedAt: at, interaction: opts.interaction ?? 'click', channel,
   source: '', medium: '', campaign: '', content: '', term: '', clickId: '', clickIdType: '', url: '', referrer: '', cost: 0,
-  consent: opts.consent ?? true, ip: '', userAgent: '', bot: false,
+  consent: opts.consent ?? true, ip: opts.ip ?? '', userAgent: opts.userAgent ?? '', bot: opts.bot ?? false,
 });
 const conversion = (id: string, ids: Ids, at: number, opts: { messageId?: string; name?: string; stage?: ConversionMessage['stage'] } = {}): ConversionMessage => ({
   v: 1, kind: 'conversion', messageId: opts.messageId ?? `${id}-m`, conversionId: id, ...ids, timestamp: at, receivedAt: at,
@@ -22,8 +23,8 @@ const identify = (id: string, ids: Ids & { emailHash?: string; accountId?: strin
 
 const windows = (lookbackDays = 90, viewThroughDays = 1) => new Windows({ lookbackDays, viewThroughDays });
 
-function run(events: StitcherInput[], w = windows()) {
-  const s = new StitcherState({ windows: w });
+function run(events: StitcherInput[], w = windows(), probabilistic?: { windowMs: number }) {
+  const s = new StitcherState({ windows: w, ...(probabilistic ? { probabilistic } : {}) });
   const out: StitchOutput[] = [];
   for (const e of events) out.push(...stitch(s, e));
   return { s, out };
@@ -34,7 +35,9 @@ function finalState(out: StitchOutput[]) {
   const journeys = new Map<string, string[] | 'retracted'>();
   const nullPaths = new Map<string, string[]>();
   for (const o of out) {
+    if (o.kind === 'identity_link') continue;
     if (o.kind === 'journey') journeys.set(o.conversion.conversionId, o.retracted ? 'retracted' : o.touches.map((t) => t.messageId));
+    else if (o.untouched === true) nullPaths.set(o.pathId, []);
     else if (o.touches.length === 0) nullPaths.delete(o.pathId);
     else nullPaths.set(o.pathId, o.touches.map((t) => t.messageId));
   }
@@ -196,10 +199,204 @@ describe('StitcherState', () => {
     events.push(touch('clock', { anonymousId: 'clock' }, T0 + 400 * D));
     const reference = finalState(run(events, windows(30)).out);
     expect(reference.journeys.size).toBe(19);
-    expect(reference.nullPaths.size).toBeGreaterThan(0);
+    expect([...reference.nullPaths.values()].filter((t) => t.length > 0).length).toBeGreaterThan(0);
+    expect([...reference.nullPaths.values()].filter((t) => t.length === 0).length).toBeGreaterThan(0);
     for (let seed = 1; seed <= 300; seed++) {
       const withDuplicates = [...shuffle(events, seed), ...shuffle(events, seed + 1000).slice(0, 20)];
       expect(finalState(run(withDuplicates, windows(30)).out)).toEqual(reference);
+    }
+  });
+});
+
+describe('untouched null paths', () => {
+  const untouchedOf = (out: StitchOutput[]) =>
+    [...finalState(out).nullPaths.entries()].filter(([, t]) => t.length === 0).map(([id]) => id).sort();
+
+  it('emits one for an identified person whose window passes without a touch, and withdraws it when a touch lands in it', () => {
+    const s = new StitcherState({ windows: windows(30) });
+    const out = [...stitch(s, identify('i', { userId: 'u' }, T0)), ...stitch(s, touch('clock', { anonymousId: 'clock' }, T0 + 31 * D))];
+    const emitted = out.filter((o) => o.kind === 'null_path' && o.personId === 'u:u');
+    expect(emitted).toEqual([expect.objectContaining({ pathId: `u:u|untouched|${T0}`, touches: [], untouched: true, closedAt: T0 + 30 * D })]);
+    // The next period is still open: nothing more until it closes too.
+    const late = stitch(s, touch('late', { userId: 'u' }, T0 + 5 * D));
+    expect(late.find((o) => o.kind === 'null_path' && o.pathId === `u:u|untouched|${T0}`)).toMatchObject({ touches: [] });
+    expect(late.find((o) => o.kind === 'null_path' && o.pathId === `u:u|untouched|${T0}`)).not.toHaveProperty('untouched');
+  });
+
+  it('emits one for the window after a touched person fell silent, and none for the windows after that', () => {
+    const events: InputMessage[] = [touch('t', { anonymousId: 'x' }, T0), touch('clock', { anonymousId: 'clock' }, T0 + 400 * D)];
+    const { out } = run(events, windows(30));
+    expect(untouchedOf(out).filter((id) => id.startsWith('a:x|'))).toEqual([`a:x|untouched|${T0 + 30 * D}`]);
+    // The touch itself is a touched null path, as before.
+    expect(finalState(out).nullPaths.get('a:x|t')).toEqual(['t']);
+  });
+
+  it('emits none for a window with a conversion, and none for a person who withheld consent', () => {
+    const events: InputMessage[] = [
+      identify('i', { userId: 'buyer' }, T0),
+      conversion('c', { userId: 'buyer' }, T0 + D),
+      touch('nc', { userId: 'private' }, T0, 'email', { consent: false }),
+      touch('clock', { anonymousId: 'clock' }, T0 + 400 * D),
+    ];
+    const ids = untouchedOf(run(events, windows(30)).out);
+    expect(ids.filter((id) => id.startsWith('u:buyer|'))).toEqual([`u:buyer|untouched|${T0 + 30 * D}`]);
+    expect(ids.filter((id) => id.startsWith('u:private|'))).toEqual([]);
+  });
+
+  it('moves them to the merged person when two known people turn out to be one', () => {
+    const events: InputMessage[] = [
+      identify('i1', { anonymousId: 'd1', emailHash: 'h' }, T0),
+      identify('i2', { anonymousId: 'd2' }, T0 + 10 * D),
+      touch('clock', { anonymousId: 'clock' }, T0 + 100 * D),
+    ];
+    const { s, out } = run(events, windows(30));
+    expect(untouchedOf(out).filter((id) => !id.startsWith('a:clock'))).toEqual([`a:d1|untouched|${T0}`, `a:d1|untouched|${T0 + 30 * D}`, `a:d2|untouched|${T0 + 10 * D}`, `a:d2|untouched|${T0 + 40 * D}`]);
+    const merged = [...out, ...stitch(s, identify('i3', { anonymousId: 'd2', emailHash: 'h' }, T0 + 10 * D))];
+    // One person, known from T0, seen again at T0 + 10 days: periods from T0.
+    expect(untouchedOf(merged).filter((id) => !id.startsWith('a:clock'))).toEqual([`a:d1|untouched|${T0}`, `a:d1|untouched|${T0 + 30 * D}`]);
+  });
+});
+
+describe('probabilistic links', () => {
+  const M = 60_000;
+  const CHROME_WIN = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+  const CHROME_WIN_OLDER = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/128.0.0.0 Safari/537.36';
+  const FIREFOX_MAC = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:131.0) Gecko/20100101 Firefox/131.0';
+  const linking = { windowMs: 10 * M };
+  const net = (ip: string, userAgent = CHROME_WIN): TouchOpts => ({ ip, userAgent });
+  const linksOf = (out: StitchOutput[]) => out.filter((o) => o.kind === 'identity_link');
+
+  it('reads the user-agent family as browser and system', () => {
+    expect(userAgentFamily(CHROME_WIN)).toBe('chrome/windows');
+    expect(userAgentFamily(CHROME_WIN_OLDER)).toBe('chrome/windows');
+    expect(userAgentFamily(FIREFOX_MAC)).toBe('firefox/macos');
+    expect(userAgentFamily('Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/130.0 Safari/537.36 Edg/130.0')).toBe('edge/windows');
+    expect(userAgentFamily('curl/8.0')).toBe('');
+  });
+
+  it('is off by default', () => {
+    const events: InputMessage[] = [
+      touch('cookie-1', { anonymousId: 'c1' }, T0, 'paid_search', net('10.1.2.0')),
+      touch('cookie-2', { anonymousId: 'c2' }, T0 + 2 * M, 'email', net('10.1.2.0')),
+      conversion('buy', { anonymousId: 'c2' }, T0 + 3 * M),
+    ];
+    const { out } = run(events);
+    expect(linksOf(out)).toEqual([]);
+    expect(finalState(out).journeys.get('buy')).toEqual(['cookie-2']);
+  });
+
+  it('credits a device seen on the same network with the same browser within the window, and says why', () => {
+    const events: InputMessage[] = [
+      touch('cookie-1', { anonymousId: 'c1' }, T0, 'paid_search', net('10.1.2.0')),
+      touch('cookie-2', { anonymousId: 'c2' }, T0 + 4 * M, 'email', net('10.1.2.0', CHROME_WIN_OLDER)),
+      conversion('buy', { anonymousId: 'c2' }, T0 + 5 * M),
+    ];
+    const { out } = run(events, windows(), linking);
+    expect(finalState(out).journeys.get('buy')).toEqual(['cookie-1', 'cookie-2']);
+    const [link] = linksOf(out);
+    expect(linksOf(out)).toHaveLength(1);
+    expect(link).toMatchObject({ linkId: 'probable:a:c1|a:c2', method: 'probabilistic', anonymousId: 'c1', linkedAnonymousId: 'c2', evidence: ['cookie-1', 'cookie-2'], timestamp: T0 + 4 * M });
+    expect(link!.kind === 'identity_link' && link!.confidence).toBeCloseTo(0.9 - 0.4 * 0.4, 10);
+    expect(IdentityLinkMessage.safeParse(link).success).toBe(true);
+  });
+
+  it('links nothing across networks, browsers, beyond the window, for bots or without consent', () => {
+    const events: InputMessage[] = [
+      touch('a', { anonymousId: 'c1' }, T0, 'paid_search', net('10.1.2.0')),
+      touch('b', { anonymousId: 'c2' }, T0 + M, 'email', net('10.1.3.0')),
+      touch('c', { anonymousId: 'c3' }, T0 + M, 'email', net('10.1.2.0', FIREFOX_MAC)),
+      touch('d', { anonymousId: 'c4' }, T0 + 11 * M, 'email', net('10.1.2.0')),
+      touch('e', { anonymousId: 'c5' }, T0 + M, 'email', { ...net('10.1.2.0'), bot: true }),
+      touch('f', { anonymousId: 'c6' }, T0 + M, 'email', { ...net('10.1.2.0'), consent: false }),
+      touch('g', { anonymousId: 'c7' }, T0 + M, 'email', net('')),
+    ];
+    expect(linksOf(run(events, windows(), linking).out)).toEqual([]);
+  });
+
+  it('never joins two identified people through a chain of devices, and undoes a link a later identify contradicts', () => {
+    const events: InputMessage[] = [
+      identify('i-anna', { anonymousId: 'anna-laptop', userId: 'anna' }),
+      touch('anna-1', { anonymousId: 'anna-laptop' }, T0, 'paid_search', net('10.9.9.0')),
+      touch('shared-1', { anonymousId: 'kiosk' }, T0 + 5 * M, 'events', net('10.9.9.0')),
+      touch('ben-1', { anonymousId: 'ben-laptop' }, T0 + 10 * M, 'linkedin', net('10.9.9.0')),
+      conversion('anna-buys', { userId: 'anna' }, T0 + H),
+      conversion('ben-buys', { anonymousId: 'ben-laptop' }, T0 + H),
+    ];
+    const before = run(events, windows(), linking);
+    // One identified person in the cluster: everyone shares journeys.
+    expect(finalState(before.out).journeys.get('anna-buys')).toEqual(['anna-1', 'shared-1', 'ben-1']);
+    // Ben identifies: two people with different userIds in one cluster, so no probable link joins anything.
+    const after = [...before.out, ...stitch(before.s, identify('i-ben', { anonymousId: 'ben-laptop', userId: 'ben' }))];
+    const j = finalState(after).journeys;
+    expect(j.get('anna-buys')).toEqual(['anna-1']);
+    expect(j.get('ben-buys')).toEqual(['ben-1']);
+    // A deterministic link still merges whatever the probable ones say.
+    const merged = [...after, ...stitch(before.s, identify('i-same', { userId: 'ben', emailHash: 'anna-and-ben' })), ...stitch(before.s, identify('i-same-2', { userId: 'anna', emailHash: 'anna-and-ben' }))];
+    expect(finalState(merged).journeys.get('ben-buys')).toEqual(['anna-1', 'shared-1', 'ben-1']);
+  });
+
+  it('treats a network with more devices than a household as shared: no journeys joined', () => {
+    const events: InputMessage[] = [];
+    for (let i = 0; i <= MAX_PROBABLE_CLUSTER; i++) events.push(touch(`cafe-${i}`, { anonymousId: `guest-${i}` }, T0 + i * M, 'display', net('10.7.7.0')));
+    events.push(conversion('guest-buys', { anonymousId: 'guest-0' }, T0 + H));
+    const { out } = run(events, windows(), linking);
+    expect(linksOf(out).length).toBeGreaterThan(0);
+    expect(finalState(out).journeys.get('guest-buys')).toEqual(['cafe-0']);
+  });
+
+  it('drops a link with the fraud-flagged touch that alone supported it, whichever came first', () => {
+    const events: StitcherInput[] = [
+      touch('bot-ish', { anonymousId: 'c1' }, T0, 'display', net('10.4.4.0')),
+      touch('real', { anonymousId: 'c2' }, T0 + M, 'email', net('10.4.4.0')),
+      conversion('buy', { anonymousId: 'c2' }, T0 + H),
+      touch('elsewhere', { anonymousId: 'c1' }, T0 - H, 'paid_search', net('172.16.0.0')),
+      { v: 1, kind: 'fraud_flag', flagId: 'f', touchpointIds: ['bot-ish'], reason: 'burst', flaggedAt: T0 },
+    ];
+    // Without the flag the two devices share the journey.
+    expect(finalState(run(events.slice(0, 4), windows(), linking).out).journeys.get('buy')).toEqual(['elsewhere', 'bot-ish', 'real']);
+    for (const seed of [1, 2, 3, 4, 5, 6]) expect(finalState(run(shuffle(events, seed), windows(), linking).out).journeys.get('buy'), `seed ${seed}`).toEqual(['real']);
+  });
+
+  it('forgets probable links of a deleted person, and restates the journeys that shared their touches', () => {
+    const s = new StitcherState({ windows: windows(), probabilistic: linking });
+    const out = [
+      ...stitch(s, touch('gone-1', { anonymousId: 'gone' }, T0, 'email', net('10.3.3.0'))),
+      ...stitch(s, touch('stays-1', { anonymousId: 'stays' }, T0 + M, 'paid_search', net('10.3.3.0'))),
+      ...stitch(s, conversion('buy', { anonymousId: 'stays' }, T0 + H)),
+    ];
+    expect(finalState(out).journeys.get('buy')).toEqual(['gone-1', 'stays-1']);
+    out.push(...stitch(s, { v: 1, kind: 'privacy_delete', requestId: 'r', anonymousIds: ['gone'], userIds: [], emailHashes: [], requestedAt: T0 }));
+    expect(finalState(out).journeys.get('buy')).toEqual(['stays-1']);
+    const later = stitch(s, touch('next-1', { anonymousId: 'next' }, T0 + 2 * M, 'email', net('10.3.3.0')));
+    expect(linksOf(later).map((l) => l.kind === 'identity_link' && l.linkedAnonymousId)).toEqual(['stays']);
+  });
+
+  it('ends in the same journeys and null paths for any arrival order and with duplicates, with linking on', () => {
+    const events: InputMessage[] = [];
+    const uas = [CHROME_WIN, FIREFOX_MAC];
+    for (let h = 0; h < 10; h++) {
+      // A household: one network, two to four devices, some identified, some converting.
+      const ip = `10.0.${h % 6}.0`;
+      const start = T0 + Math.floor(h / 6) * 20 * M + (h % 3) * D;
+      for (let d = 0; d < 2 + (h % 3); d++) {
+        const id = `h${h}-d${d}`;
+        const ua = uas[(h + d) % 2 === 0 || d === 1 ? 0 : 1]!;
+        for (let i = 0; i < 3; i++) events.push(touch(`${id}-t${i}`, { anonymousId: id }, start + (d * 3 + i) * 2 * M + i * 7 * D, ['email', 'paid_search', 'linkedin'][i]!, net(ip, ua)));
+        if ((h + d) % 3 === 0) events.push(identify(`${id}-id`, { anonymousId: id, userId: `user-${h}-${d % 2}` }, start));
+        if ((h * 2 + d) % 4 === 1) events.push(conversion(`${id}-c`, { anonymousId: id }, start + 20 * D));
+      }
+    }
+    // Fraud flags take back touches: every touch of the converting h4-d1 (so its links go) and one
+    // of h1-d1 (whose links other pairs still support).
+    const flagged: StitcherInput = { v: 1, kind: 'fraud_flag', flagId: 'f1', touchpointIds: ['h4-d1-t0', 'h4-d1-t1', 'h4-d1-t2', 'h1-d1-t0'], reason: 'burst', flaggedAt: T0 };
+    const all: StitcherInput[] = [...events, flagged, touch('clock', { anonymousId: 'clock' }, T0 + 400 * D)];
+    const reference = finalState(run(all, windows(30), linking).out);
+    const unlinked = finalState(run(all, windows(30)).out);
+    // Linking changes some journeys (so the property below is about linking, not about nothing).
+    expect(reference.journeys).not.toEqual(unlinked.journeys);
+    for (let seed = 1; seed <= 1000; seed++) {
+      const withDuplicates = [...shuffle(all, seed), ...shuffle(all, seed + 5000).slice(0, 20)];
+      expect(finalState(run(withDuplicates, windows(30), linking).out)).toEqual(reference);
     }
   });
 });
