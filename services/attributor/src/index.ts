@@ -152,8 +152,12 @@ export async function startAttribution(deps: AttributorDeps): Promise<Attributio
             break;
         }
       }
+      // A resent event is in the log again at a new offset: raw event tables keep its first copy.
+      // Cost lines are not: a corrected export re-sends a line under its id with a new amount, and
+      // the ROI views take the latest (migration 0004).
       for (const [table, list] of Object.entries(rows)) {
-        if (list.length > 0) await sink.write(`touchline.${table}`, batch.topic, batch.partition, first, list as never);
+        const unique = table === 'costs' || table === 'deadletter' ? undefined : 'message_id';
+        if (list.length > 0) await sink.write(`touchline.${table}`, batch.topic, batch.partition, first, list as never, unique as never);
       }
     },
   });

@@ -1,9 +1,11 @@
-import type {
-  ConversionMessage,
-  CostMessage,
-  DeadletterMessage,
-  IdentityMessage,
-  TouchpointMessage,
+import {
+  FLAG_FUTURE_CLAMPED,
+  hasRecordFlag,
+  type ConversionMessage,
+  type CostMessage,
+  type DeadletterMessage,
+  type IdentityMessage,
+  type TouchpointMessage,
 } from '@touchline/contracts';
 import type { ConsumedRecord, SourcePosition } from '@touchline/platform';
 import type { CreditRecord } from './state.js';
@@ -11,6 +13,8 @@ import type { CreditRecord } from './state.js';
 /** Warehouse rows from topic messages. */
 
 const src = (r: ConsumedRecord): SourcePosition => ({ src_topic: r.topic, src_partition: r.partition, src_offset: r.offset });
+/** 1 when ingest clamped the event's future timestamp to the time of receipt (a record header). */
+const clamped = (r: ConsumedRecord) => (hasRecordFlag(r.headers, FLAG_FUTURE_CLAMPED) ? 1 : 0);
 /** DateTime64(3, 'UTC') text: `YYYY-MM-DD hh:mm:ss.sss`, unambiguous for any instant. */
 export const ts = (ms: number) => new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
 
@@ -37,6 +41,7 @@ export function touchpointRow(m: TouchpointMessage, r: ConsumedRecord) {
     ip: m.ip,
     user_agent: m.userAgent,
     bot: m.bot ? 1 : 0,
+    timestamp_clamped: clamped(r),
     ...src(r),
   };
 }
@@ -54,6 +59,7 @@ export function conversionRow(m: ConversionMessage, r: ConsumedRecord) {
     currency: m.currency,
     stage: m.stage ?? '',
     consent: m.consent ? 1 : 0,
+    timestamp_clamped: clamped(r),
     ...src(r),
   };
 }
@@ -70,6 +76,7 @@ export function identityRow(m: IdentityMessage, r: ConsumedRecord) {
     confidence: 1,
     ts: ts(m.timestamp),
     received_at: ts(m.receivedAt),
+    timestamp_clamped: clamped(r),
     ...src(r),
   };
 }
