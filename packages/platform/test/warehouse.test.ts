@@ -55,15 +55,16 @@ describe('warehouse', () => {
       message_id: id, conversion_id: `o-${id}`, anonymous_id: 'a', user_id: '', ts, received_at: ts, name: 'purchase', value: 1,
       currency: 'EUR', stage: '', consent: 1, src_topic: 'conv', src_partition: 1, src_offset: String(offset),
     });
-    const sink = new WarehouseSink(wh);
+    const unique = { 'touchline.conversions': 'message_id' };
+    const sink = new WarehouseSink(wh, unique);
     const t1 = '2026-11-01 10:00:00.000';
     const t2 = '2026-11-01 11:00:00.000';
     // Within a batch and against the table; rows with ids not yet stored still go in.
-    expect(await sink.write('touchline.conversions', 'conv', 1, '0', [row('u1', 0, t1), row('u2', 1, t1), row('u1', 2, t2)], 'message_id')).toBe(2);
-    expect(await sink.write('touchline.conversions', 'conv', 1, '3', [row('u2', 3, t2), row('u1', 4, t2)], 'message_id')).toBe(0);
-    expect(await sink.write('touchline.conversions', 'conv', 1, '5', [row('u1', 5, t2), row('u3', 6, t2)], 'message_id')).toBe(1);
+    expect(await sink.write('touchline.conversions', 'conv', 1, '0', [row('u1', 0, t1), row('u2', 1, t1), row('u1', 2, t2)])).toBe(2);
+    expect(await sink.write('touchline.conversions', 'conv', 1, '3', [row('u2', 3, t2), row('u1', 4, t2)])).toBe(0);
+    expect(await sink.write('touchline.conversions', 'conv', 1, '5', [row('u1', 5, t2), row('u3', 6, t2)])).toBe(1);
     // A fresh sink (a restart) finds the stored ids too.
-    expect(await new WarehouseSink(wh).write('touchline.conversions', 'conv', 1, '7', [row('u3', 7, t1), row('u2', 8, t1)], 'message_id')).toBe(0);
+    expect(await new WarehouseSink(wh, unique).write('touchline.conversions', 'conv', 1, '7', [row('u3', 7, t1), row('u2', 8, t1)])).toBe(0);
     const stored = await wh.query<{ message_id: string; ts: string }>(
       "SELECT message_id, toString(ts) AS ts FROM touchline.conversions WHERE src_topic = 'conv' ORDER BY message_id",
     );

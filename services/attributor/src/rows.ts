@@ -1,12 +1,11 @@
-import {
-  FLAG_FUTURE_CLAMPED,
-  hasRecordFlag,
-  type ConversionMessage,
-  type CostMessage,
-  type DeadletterMessage,
-  type IdentityMessage,
-  type TouchpointMessage,
+import type {
+  ConversionMessage,
+  CostMessage,
+  DeadletterMessage,
+  IdentityMessage,
+  TouchpointMessage,
 } from '@touchline/contracts';
+import { FLAG_FUTURE_CLAMPED, hasRecordFlag } from '@touchline/contracts';
 import type { ConsumedRecord, SourcePosition } from '@touchline/platform';
 import type { CreditRecord } from './state.js';
 

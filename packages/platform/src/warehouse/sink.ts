@@ -16,8 +16,8 @@ export interface SourcePosition {
  * whatever the new batch boundaries are. Each insert also carries a deduplication token, so a retry
  * of the same insert is a no-op.
  *
- * With `unique`, a row is also skipped when a row with the same value in that column is already in
- * the table or earlier in the batch: a client that resends an event puts it in the log again at a
+ * For a table given a unique column (`uniqueBy`), a row is also skipped when a row with the same
+ * value in that column is already in the table or earlier in the batch: a client that resends an event puts it in the log again at a
  * new offset, and the table must still hold it once (the first one, as the stitcher keeps it).
  * Records of one event share a key and therefore a partition, and each partition has one writer at
  * a time, so checking and then inserting does not race.
@@ -25,16 +25,13 @@ export interface SourcePosition {
 export class WarehouseSink {
   private readonly written = new Map<string, bigint>();
 
-  constructor(private readonly wh: Warehouse) {}
+  constructor(
+    private readonly wh: Warehouse,
+    /** Per table, the column that identifies a row's event (e.g. `message_id`). */
+    private readonly uniqueBy: Readonly<Record<string, string>> = {},
+  ) {}
 
-  async write<R extends SourcePosition>(
-    table: string,
-    topic: string,
-    partition: number,
-    firstOffset: string,
-    rows: R[],
-    unique?: keyof R & string,
-  ): Promise<number> {
+  async write<R extends SourcePosition>(table: string, topic: string, partition: number, firstOffset: string, rows: R[]): Promise<number> {
     const key = `${table}\u0000${topic}\u0000${partition}`;
     let last = this.written.get(key);
     if (last === undefined || BigInt(firstOffset) !== last + 1n) {
@@ -45,6 +42,7 @@ export class WarehouseSink {
     if (fresh.length === 0) return 0;
     let batchEnd = -1n;
     for (const r of fresh) if (BigInt(r.src_offset) > batchEnd) batchEnd = BigInt(r.src_offset);
+    const unique = this.uniqueBy[table];
     if (unique) {
       fresh = await this.firstOfEach(table, unique, fresh);
       if (fresh.length === 0) {
@@ -72,11 +70,11 @@ export class WarehouseSink {
   }
 
   /** The rows whose `column` value is neither in the table nor in an earlier row of `rows`. */
-  private async firstOfEach<R extends SourcePosition>(table: string, column: keyof R & string, rows: R[]): Promise<R[]> {
+  private async firstOfEach<R extends SourcePosition>(table: string, column: string, rows: R[]): Promise<R[]> {
     const seen = new Set<string>();
     const unique: R[] = [];
     for (const r of rows) {
-      const v = String(r[column]);
+      const v = String((r as unknown as Record<string, unknown>)[column]);
       if (seen.has(v)) continue;
       seen.add(v);
       unique.push(r);
@@ -87,7 +85,7 @@ export class WarehouseSink {
     );
     if (stored.length === 0) return unique;
     const known = new Set(stored.map((r) => r.v));
-    return unique.filter((r) => !known.has(String(r[column])));
+    return unique.filter((r) => !known.has(String((r as unknown as Record<string, unknown>)[column])));
   }
 
   private async lastWritten(table: string, topic: string, partition: number): Promise<bigint> {
