@@ -52,8 +52,9 @@ describe('a privacy delete across a restart', () => {
       identities: await count(`SELECT count() AS n FROM touchline.identity_links WHERE anonymous_id = 'anon-erika' OR user_id = 'user-erika'`),
       credit: await count(`SELECT count() AS n FROM touchline.credits_current WHERE conversion_id = 'erika-order'`),
       creditRows: await count(`SELECT count() AS n FROM touchline.credits WHERE conversion_id = 'erika-order' AND retracted = 0`),
+      deadletters: await count(`SELECT count() AS n FROM touchline.deadletter WHERE position(payload, 'erika') > 0`),
     });
-    const none = { touchpoints: 0, conversions: 0, identities: 0, credit: 0, creditRows: 0 };
+    const none = { touchpoints: 0, conversions: 0, identities: 0, credit: 0, creditRows: 0, deadletters: 0 };
     expect(await erikaLeft()).toEqual(none);
     const maxCredit = async () => wh().query(`SELECT model, touchpoint_id, round(weight, 9) AS w FROM touchline.credits_current WHERE conversion_id = 'max-order' ORDER BY model, touchpoint_id`);
     const maxBefore = await maxCredit();
