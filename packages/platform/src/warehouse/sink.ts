@@ -17,8 +17,9 @@ export interface SourcePosition {
  * of the same insert is a no-op.
  *
  * For a table given a unique column (`uniqueBy`), a row is also skipped when a row with the same
- * value in that column is already in the table or earlier in the batch: a client that resends an event puts it in the log again at a
- * new offset, and the table must still hold it once (the first one, as the stitcher keeps it).
+ * value in that column is already in the table or earlier in the batch: a client that resends an
+ * event puts it in the log again at a new offset, and the table must still hold it once (the first
+ * copy, as the stitcher keeps it).
  * Records of one event share a key and therefore a partition, and each partition has one writer at
  * a time, so checking and then inserting does not race.
  */
