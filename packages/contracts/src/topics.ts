@@ -37,3 +37,14 @@ export function groupNames(prefix: string): GroupMap {
   for (const [k, v] of Object.entries(GROUPS)) out[k as keyof typeof GROUPS] = `${prefix}${v}`;
   return out;
 }
+
+/** Record header naming what ingest changed about an event (comma-separated flags). */
+export const FLAGS_HEADER = 'touchline-flags';
+/** The event's corrected timestamp lay in the future and was clamped to the time of receipt. */
+export const FLAG_FUTURE_CLAMPED = 'future_timestamp_clamped';
+
+/** Whether a record's flags header carries `flag`. */
+export function hasRecordFlag(headers: Readonly<Record<string, string>> | undefined, flag: string): boolean {
+  const v = headers?.[FLAGS_HEADER];
+  return v !== undefined && (v === flag || v.split(',').some((f) => f.trim() === flag));
+}

@@ -50,6 +50,31 @@ describe('warehouse', () => {
     expect(await count("SELECT uniqExact(src_offset) AS c FROM touchline.costs WHERE src_topic = 'costs' AND src_partition = 3")).toBe(10);
   });
 
+  it('sink with a unique column: an event resent at a new offset is written once, the first copy', async () => {
+    const row = (id: string, offset: number, ts: string) => ({
+      message_id: id, conversion_id: `o-${id}`, anonymous_id: 'a', user_id: '', ts, received_at: ts, name: 'purchase', value: 1,
+      currency: 'EUR', stage: '', consent: 1, src_topic: 'conv', src_partition: 1, src_offset: String(offset),
+    });
+    const unique = { 'touchline.conversions': 'message_id' };
+    const sink = new WarehouseSink(wh, unique);
+    const t1 = '2026-11-01 10:00:00.000';
+    const t2 = '2026-11-01 11:00:00.000';
+    // Within a batch and against the table; rows with ids not yet stored still go in.
+    expect(await sink.write('touchline.conversions', 'conv', 1, '0', [row('u1', 0, t1), row('u2', 1, t1), row('u1', 2, t2)])).toBe(2);
+    expect(await sink.write('touchline.conversions', 'conv', 1, '3', [row('u2', 3, t2), row('u1', 4, t2)])).toBe(0);
+    expect(await sink.write('touchline.conversions', 'conv', 1, '5', [row('u1', 5, t2), row('u3', 6, t2)])).toBe(1);
+    // A fresh sink (a restart) finds the stored ids too.
+    expect(await new WarehouseSink(wh, unique).write('touchline.conversions', 'conv', 1, '7', [row('u3', 7, t1), row('u2', 8, t1)])).toBe(0);
+    const stored = await wh.query<{ message_id: string; ts: string }>(
+      "SELECT message_id, toString(ts) AS ts FROM touchline.conversions WHERE src_topic = 'conv' ORDER BY message_id",
+    );
+    expect(stored).toEqual([
+      { message_id: 'u1', ts: '2026-11-01 10:00:00.000' },
+      { message_id: 'u2', ts: '2026-11-01 10:00:00.000' },
+      { message_id: 'u3', ts: '2026-11-01 11:00:00.000' },
+    ]);
+  });
+
   it('credits_current: the newest version wins, duplicates collapse, retractions vanish', async () => {
     await wh.insertRows('touchline.credits', [creditRow('c1', 1, 'a', 0.5), creditRow('c1', 1, 'b', 0.5)], 'c1v1');
     await wh.insertRows('touchline.credits', [creditRow('c1', 2, 'a', 0.25), creditRow('c1', 2, 'b', 0.25), creditRow('c1', 2, 'c', 0.5)], 'c1v2');

@@ -93,6 +93,17 @@ const RawMessage = z.discriminatedUnion('kind', [
   IdentityLinkMessage,
 ]);
 
+/**
+ * A resent event is in the log again at a new offset: the raw event tables keep its first copy, one
+ * row per messageId. Cost lines are not deduplicated: a corrected export re-sends a line under its id
+ * with a new amount, and `costs_current` takes the latest (migration 0004).
+ */
+const RAW_UNIQUE = {
+  'touchline.touchpoints': 'message_id',
+  'touchline.conversions': 'message_id',
+  'touchline.identity_links': 'message_id',
+};
+
 export interface Attribution {
   /** The warehouse sink of raw topics and the attributor, in that order. */
   consumers: Consumer[];
@@ -122,7 +133,7 @@ export async function startAttribution(deps: AttributorDeps): Promise<Attributio
     halfLifeDays: deps.halfLifeDays,
   });
   const models = settings.models as ModelName[];
-  const sink = new WarehouseSink(deps.warehouse);
+  const sink = new WarehouseSink(deps.warehouse, RAW_UNIQUE);
   const t = deps.topics;
 
   const raw = await startStage({

@@ -6,12 +6,15 @@ import type {
   IdentityMessage,
   TouchpointMessage,
 } from '@touchline/contracts';
+import { FLAG_FUTURE_CLAMPED, hasRecordFlag } from '@touchline/contracts';
 import type { ConsumedRecord, SourcePosition } from '@touchline/platform';
 import type { CreditRecord } from './state.js';
 
 /** Warehouse rows from topic messages. */
 
 const src = (r: ConsumedRecord): SourcePosition => ({ src_topic: r.topic, src_partition: r.partition, src_offset: r.offset });
+/** 1 when ingest clamped the event's future timestamp to the time of receipt (a record header). */
+const clamped = (r: ConsumedRecord) => (hasRecordFlag(r.headers, FLAG_FUTURE_CLAMPED) ? 1 : 0);
 /** DateTime64(3, 'UTC') text: `YYYY-MM-DD hh:mm:ss.sss`, unambiguous for any instant. */
 export const ts = (ms: number) => new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
 
@@ -38,6 +41,7 @@ export function touchpointRow(m: TouchpointMessage, r: ConsumedRecord) {
     ip: m.ip,
     user_agent: m.userAgent,
     bot: m.bot ? 1 : 0,
+    timestamp_clamped: clamped(r),
     ...src(r),
   };
 }
@@ -55,6 +59,7 @@ export function conversionRow(m: ConversionMessage, r: ConsumedRecord) {
     currency: m.currency,
     stage: m.stage ?? '',
     consent: m.consent ? 1 : 0,
+    timestamp_clamped: clamped(r),
     ...src(r),
   };
 }
@@ -73,6 +78,7 @@ export function identityRow(m: IdentityMessage, r: ConsumedRecord) {
     evidence: [m.messageId],
     ts: ts(m.timestamp),
     received_at: ts(m.receivedAt),
+    timestamp_clamped: clamped(r),
     ...src(r),
   };
 }

@@ -18,3 +18,7 @@ export type { PipelineGroups } from './forget.js';
 export { MetricsRegistry, Counter, Gauge, Histogram, PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 export { openApiDocument } from './openapi.js';
 export { IngestConfig, ingestOptionsFromConfig } from './settings.js';
+// What a body worker thread does to one request, for benchmarks that measure it on its own.
+export { processBody, parseJson, type ProcessResult } from './batch.js';
+export { pack } from './packed.js';
+export { IdSets, UnknownTally, makeNormaliser } from './work.js';

@@ -1,5 +1,7 @@
 import {
   Event,
+  FLAGS_HEADER,
+  FLAG_FUTURE_CLAMPED,
   type ConversionMessage,
   type CostMessage,
   type DeadletterMessage,
@@ -40,9 +42,7 @@ export type Normalised =
     }
   | { ok: false; path: string; reason: string; deadletter: BusRecord };
 
-/** Record header naming what ingest changed about an event (comma-separated). */
-export const FLAGS_HEADER = 'touchline-flags';
-export const FLAG_FUTURE_CLAMPED = 'future_timestamp_clamped';
+export { FLAGS_HEADER, FLAG_FUTURE_CLAMPED };
 
 export interface NormaliserOptions {
   grouper?: ChannelGrouper;

@@ -64,10 +64,11 @@ export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undef
 
 /**
  * The pipeline behind ingest on an embedded log and warehouse: stitcher and attributor running on
- * a fresh temp directory. `stop()` shuts everything down and removes the directory.
+ * a fresh temp directory (or on `reopen`, the directory of a pipeline stopped with `keep`, as a
+ * restart would). `stop()` shuts everything down and removes the directory unless told to keep it.
  */
-export async function startPipeline(prefix: string, models: ModelName[]) {
-  const dir = tempDir(prefix);
+export async function startPipeline(prefix: string, models: ModelName[], reopen?: string) {
+  const dir = reopen ?? tempDir(prefix);
   const bus = await EmbeddedBus.open({ dir: join(dir, 'log'), partitions: 2 });
   await bus.ensureTopics(Object.values(topics), 2);
   const wh = await Warehouse.open({ path: join(dir, 'warehouse') });
@@ -80,11 +81,12 @@ export async function startPipeline(prefix: string, models: ModelName[]) {
     dir,
     bus,
     wh,
-    async stop() {
+    stitcher,
+    async stop(opts: { keep?: boolean } = {}) {
       for (const c of consumers) await c.stop();
       await bus.close();
       await wh.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!opts.keep) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

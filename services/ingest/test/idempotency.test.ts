@@ -49,10 +49,12 @@ describe('a resent event', () => {
   const state = async () => ({
     credits: await wh.query(`SELECT conversion_id, model, touchpoint_id, channel, round(weight, 12) AS w, round(value, 9) AS v FROM touchline.credits_current ORDER BY conversion_id, model, touchpoint_id`),
     creditRows: await wh.query(`SELECT count() AS n, uniqExact(conversion_id, model, version) AS versions FROM touchline.credits`),
-    touchpoints: await wh.query(`SELECT message_id, anonymous_id, user_id, ts, channel, campaign FROM touchline.touchpoints FINAL ORDER BY message_id`),
-    conversions: await wh.query(`SELECT message_id, conversion_id, value FROM touchline.conversions FINAL ORDER BY message_id`),
-    identities: await wh.query(`SELECT message_id, email_hash FROM touchline.identity_links FINAL ORDER BY message_id`),
-    costs: await wh.query(`SELECT message_id, date, channel, amount FROM touchline.costs FINAL ORDER BY message_id`),
+    // As analysts read them: no FINAL, no uniqExact.
+    touchpoints: await wh.query(`SELECT message_id, anonymous_id, user_id, ts, channel, campaign FROM touchline.touchpoints ORDER BY message_id`),
+    conversions: await wh.query(`SELECT message_id, conversion_id, value FROM touchline.conversions ORDER BY message_id`),
+    identities: await wh.query(`SELECT message_id, email_hash FROM touchline.identity_links ORDER BY message_id`),
+    costs: await wh.query(`SELECT message_id, day, channel, amount FROM touchline.costs_current ORDER BY message_id`),
+    spend: await wh.query(`SELECT day, model, channel, spend FROM touchline.roi_by_channel_daily ORDER BY day, model, channel`),
     distinct: await wh.query(`SELECT (SELECT uniqExact(message_id) FROM touchline.touchpoints) AS t, (SELECT uniqExact(conversion_id) FROM touchline.conversions) AS c`),
   });
 
@@ -76,10 +78,62 @@ describe('a resent event', () => {
     const before = await state();
     expect(before.touchpoints.map((r) => (r as { message_id: string }).message_id)).toContain(derivedMessageId(batch[0]));
 
-    // The same events again: in another batch order, with other key order, one of them on its own.
+    // The same events again: in another batch order, with other key order, one of them on its own,
+    // and from a client whose clock is an hour behind (its corrected timestamps differ from the
+    // first copies'; the stored rows stay the first copies).
     await send({ batch: [...batch].reverse().map((e) => Object.fromEntries(Object.entries(e).reverse())) });
     await send(batch[3]!, '/v1/events');
+    await send({ batch, sentAt: new Date(Date.now() - H).toISOString() });
     await drained();
     expect(await state()).toEqual(before);
+  }, 60_000);
+
+  it('takes a corrected spend export as a replacement, never as extra spend', async () => {
+    // What `touchline import costs` sends: one line per day, channel and campaign, its id derived from them.
+    const line = (campaign: string, amount: number) => ({ type: 'cost', messageId: `cost-2026-11-03|paid_social|${campaign}`, date: '2026-11-03', channel: 'paid_social', campaign, amount, currency: 'EUR' });
+    const spend = () => wh.query<{ campaign: string; amount: number }>(`SELECT campaign, amount FROM touchline.costs_current WHERE day = '2026-11-03' ORDER BY campaign`);
+    const roi = () => wh.query<{ spend: number }>(`SELECT spend FROM touchline.roi_by_channel_daily WHERE day = '2026-11-03' AND channel = 'paid_social' AND model = 'linear'`);
+    const send = async (batch: object[]) => {
+      const res = await ingest.app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: 'Bearer w1' }, payload: { batch } });
+      expect(res.statusCode).toBe(200);
+    };
+    await send([line('abm', 100), line('retargeting', 50)]);
+    await drained();
+    expect(await spend()).toEqual([{ campaign: 'abm', amount: 100 }, { campaign: 'retargeting', amount: 50 }]);
+    expect((await roi())[0]!.spend).toBe(150);
+
+    // The export corrected by the platform a day later: one amount changed, one line unchanged.
+    await new Promise((r) => setTimeout(r, 5));
+    await send([line('abm', 120), line('retargeting', 50)]);
+    await drained();
+    expect(await spend()).toEqual([{ campaign: 'abm', amount: 120 }, { campaign: 'retargeting', amount: 50 }]);
+    expect((await roi())[0]!.spend).toBe(170);
+  }, 60_000);
+
+  it('writes the clamp flag of a future timestamp to the warehouse', async () => {
+    const future = new Date(Date.now() + 48 * H).toISOString();
+    const res = await ingest.app.inject({
+      method: 'POST',
+      url: '/v1/batch',
+      headers: { authorization: 'Bearer w1' },
+      payload: {
+        batch: [
+          { type: 'touch', messageId: 'clk-future', anonymousId: 'p9', interaction: 'visit', timestamp: future },
+          { type: 'touch', messageId: 'clk-past', anonymousId: 'p9', interaction: 'visit', timestamp: '2026-11-02T10:00:00Z' },
+          { type: 'conversion', messageId: 'clk-conv', anonymousId: 'p9', conversionId: 'order-9', name: 'purchase', value: 1, timestamp: future },
+        ],
+      },
+    });
+    expect(res.statusCode).toBe(200);
+    await drained();
+    const flags = await wh.query(
+      `SELECT * FROM (SELECT message_id, timestamp_clamped AS f FROM touchline.touchpoints WHERE anonymous_id = 'p9'
+       UNION ALL SELECT message_id, timestamp_clamped AS f FROM touchline.conversions WHERE anonymous_id = 'p9') ORDER BY message_id`,
+    );
+    expect(flags).toEqual([
+      { message_id: 'clk-conv', f: 1 },
+      { message_id: 'clk-future', f: 1 },
+      { message_id: 'clk-past', f: 0 },
+    ]);
   }, 60_000);
 });

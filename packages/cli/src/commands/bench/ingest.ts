@@ -1,12 +1,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { topicNames } from '@touchline/contracts';
-import { Normaliser, ingestRoutes } from '@touchline/ingest';
+import { IdSets, Normaliser, UnknownTally, ingestRoutes, makeNormaliser, pack, parseJson, processBody } from '@touchline/ingest';
 import { EmbeddedBus, KeyRing, buildHttp, silentLogger, type BusRecord } from '@touchline/platform';
 import { quantile, type BenchRow, type BenchStage } from '../bench.js';
 
@@ -95,8 +95,8 @@ function recordsOf(events: object[], normaliser: Normaliser, topics: ReturnType<
 
 type ServerMessage =
   | { type: 'listening'; port: number }
-  | { type: 'raw'; events: number; seconds: number; cpuSeconds: number }
-  | { type: 'cpu'; cpuSeconds: number }
+  | { type: 'raw'; events: number; seconds: number; cpuSeconds: number; mainCpuSeconds: number }
+  | { type: 'cpu'; cpuSeconds: number; mainCpuSeconds: number }
   | { type: 'closed' }
   | { type: 'error'; message: string };
 
@@ -105,6 +105,22 @@ type ParentMessage = { type: 'raw'; ms: number } | { type: 'mark' } | { type: 'c
 function cpuSecondsSince(since: NodeJS.CpuUsage): number {
   const c = process.cpuUsage(since);
   return (c.user + c.system) / 1e6;
+}
+
+/**
+ * CPU seconds of this process's main thread (Linux: /proc/self/task/<pid>/stat, 10 ms ticks), so
+ * that the bench can say how the server's CPU splits between the main thread (HTTP, the log's
+ * writes) and the others (body workers, file-system threads). NaN where /proc is missing.
+ */
+function mainThreadCpuSeconds(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat; fields[0] here is field 3 (state).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** The child: the ingest server, and on request a round of raw publishing beside it. */
@@ -150,15 +166,19 @@ async function serve(dir: string): Promise<void> {
   send({ type: 'listening', port: Number(new URL(address).port) });
 
   let mark = process.cpuUsage();
+  let mainMark = mainThreadCpuSeconds();
   process.on('message', (m: ParentMessage) => {
-    if (m.type === 'mark') mark = process.cpuUsage();
-    else if (m.type === 'cpu') send({ type: 'cpu', cpuSeconds: cpuSecondsSince(mark) });
+    if (m.type === 'mark') {
+      mark = process.cpuUsage();
+      mainMark = mainThreadCpuSeconds();
+    } else if (m.type === 'cpu') send({ type: 'cpu', cpuSeconds: cpuSecondsSince(mark), mainCpuSeconds: mainThreadCpuSeconds() - mainMark });
     else if (m.type === 'raw') {
       void (async () => {
         const cpu = process.cpuUsage();
+        const main0 = mainThreadCpuSeconds();
         const t0 = performance.now();
         const events = await publishFor(m.ms);
-        send({ type: 'raw', events, seconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSecondsSince(cpu) });
+        send({ type: 'raw', events, seconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSecondsSince(cpu), mainCpuSeconds: mainThreadCpuSeconds() - main0 });
       })();
     } else if (m.type === 'stop') {
       void (async () => {
@@ -219,7 +239,12 @@ function startServer(dir: string): Server {
 interface Phase {
   events: number;
   seconds: number;
+  /** Server process, all threads. */
   cpuSeconds: number;
+  /** Server process, main thread only. */
+  mainCpuSeconds: number;
+  /** The load generator (this process). */
+  clientCpuSeconds: number;
   latencies: number[];
 }
 
@@ -248,6 +273,7 @@ async function load(server: Server, agent: http.Agent, url: URL, bodies: Buffer[
   let events = 0;
   const latencies: number[] = [];
   server.send({ type: 'mark' });
+  const client0 = process.cpuUsage();
   const t0 = performance.now();
   const until = t0 + ms;
   await Promise.all(
@@ -263,22 +289,56 @@ async function load(server: Server, agent: http.Agent, url: URL, bodies: Buffer[
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
+  const clientCpuSeconds = cpuSecondsSince(client0);
   server.send({ type: 'cpu' });
-  const { cpuSeconds } = await server.next('cpu');
-  return { events, seconds, cpuSeconds, latencies };
+  const { cpuSeconds, mainCpuSeconds } = await server.next('cpu');
+  return { events, seconds, cpuSeconds, mainCpuSeconds, clientCpuSeconds, latencies };
 }
 
 function sum(phases: Phase[]): Phase {
-  return phases.reduce((a, p) => ({ events: a.events + p.events, seconds: a.seconds + p.seconds, cpuSeconds: a.cpuSeconds + p.cpuSeconds, latencies: [...a.latencies, ...p.latencies] }), {
-    events: 0,
-    seconds: 0,
-    cpuSeconds: 0,
-    latencies: [],
+  return phases.reduce(
+    (a, p) => ({
+      events: a.events + p.events,
+      seconds: a.seconds + p.seconds,
+      cpuSeconds: a.cpuSeconds + p.cpuSeconds,
+      mainCpuSeconds: a.mainCpuSeconds + p.mainCpuSeconds,
+      clientCpuSeconds: a.clientCpuSeconds + p.clientCpuSeconds,
+      latencies: [...a.latencies, ...p.latencies],
+    }),
+    { events: 0, seconds: 0, cpuSeconds: 0, mainCpuSeconds: 0, clientCpuSeconds: 0, latencies: [] },
+  );
+}
+
+/**
+ * A body worker's work measured alone, on this thread, without HTTP or the log: µs of CPU per
+ * event for JSON text and parse only, and for everything a worker does (parse, validate, enrich,
+ * serialise, pack for the hand-off). Median of several passes over the bench bodies.
+ */
+function bodyWork(bodies: Buffer[], passes: number): { parse: number; total: number } {
+  const normaliser = makeNormaliser({ channels: undefined, defaultPhoneCountryCode: '', maxFutureMs: 5 * 60_000 }, new UnknownTally());
+  const denied = new IdSets();
+  const limits = { maxEvents: 1000, maxBodyBytes: 1024 * 1024 };
+  const measure = (work: (body: Buffer) => void) => {
+    const samples: number[] = [];
+    for (let p = 0; p < passes; p++) {
+      const c0 = process.cpuUsage();
+      for (const body of bodies) work(body);
+      samples.push(cpuSecondsSince(c0) * 1e6 / (bodies.length * BATCH));
+    }
+    return quantile(samples.slice(1), 0.5);
+  };
+  const parse = measure((body) => void parseJson(body.toString('utf8')));
+  const total = measure((body) => {
+    const result = processBody({ body: new Uint8Array(body), encoding: 'identity', kind: 'batch', receivedAt: Date.now() }, limits, normaliser, denied);
+    if (!result.ok || result.rejected.length > 0) throw new Error('bench body refused');
+    pack(result);
   });
+  return { parse, total };
 }
 
 const rate = (p: Phase) => p.events / p.seconds;
 const cpuPerEvent = (p: Phase) => (p.cpuSeconds / p.events) * 1e6;
+const perEvent = (seconds: number, p: Phase) => (seconds / p.events) * 1e6;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 const stage: BenchStage = {
@@ -295,9 +355,10 @@ const stage: BenchStage = {
       const plain = Array.from({ length: DISTINCT_BATCHES }, (_, b) => Buffer.from(JSON.stringify({ batch: benchBatch(b) })));
       const zipped = plain.map((b) => gzipSync(b));
       const bytesPerEvent = plain.reduce((s, b) => s + b.length, 0) / (plain.length * BATCH);
+      const work = bodyWork(plain, quick ? 4 : 8);
       const rawRound = async (ms: number): Promise<Phase> => {
         server.send({ type: 'raw', ms });
-        return { ...(await server.next('raw')), latencies: [] };
+        return { ...(await server.next('raw')), clientCpuSeconds: 0, latencies: [] };
       };
       // Warm-up: JIT, page cache, the worker thread.
       await rawRound(500);
@@ -328,6 +389,11 @@ const stage: BenchStage = {
         { metric: 'request latency p99 (batch of 500)', value: quantile(json.latencies, 0.99), unit: 'ms' },
         { metric: 'request latency p99, gzip', value: quantile(gz.latencies, 0.99), unit: 'ms' },
         { metric: 'server CPU per accepted event (all threads)', value: cpuPerEvent(json), unit: 'µs', baseline: { what: 'bare log CPU per published record', value: cpuPerEvent(raw) } },
+        { metric: 'of which the main thread', value: perEvent(json.mainCpuSeconds, json), unit: 'µs', baseline: { what: 'bare log, main thread', value: perEvent(raw.mainCpuSeconds, raw) } },
+        { metric: 'of which other threads (body workers, file system)', value: perEvent(json.cpuSeconds - json.mainCpuSeconds, json), unit: 'µs', baseline: { what: 'bare log, other threads', value: perEvent(raw.cpuSeconds - raw.mainCpuSeconds, raw) } },
+        { metric: 'load generator CPU per event (same two cores)', value: perEvent(json.clientCpuSeconds, json), unit: 'µs' },
+        { metric: 'one thread, body work alone: parse + validate + enrich + serialise + pack', value: work.total, unit: 'µs' },
+        { metric: 'one thread, body work alone: of which JSON text + JSON.parse', value: work.parse, unit: 'µs' },
       ];
       return rows;
     } finally {
