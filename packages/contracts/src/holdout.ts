@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Holdout assignment for incrementality experiments: which people are NOT shown a channel (or a
  * campaign), decided by a hash of the person, so every part of the system — the ad platform's
@@ -77,4 +79,46 @@ export type HoldoutArm = 'holdout' | 'exposed';
 /** `inHoldout` as an arm label, for tagging events. */
 export function holdoutArm(experimentId: string, personId: string, share: number): HoldoutArm {
   return inHoldout(experimentId, personId, share) ? 'holdout' : 'exposed';
+}
+
+/** The id an experiment hashes: the key the ad platform's exclusion audience is built from. */
+export const EXPERIMENT_UNITS = ['userId', 'accountId'] as const;
+export type ExperimentUnit = (typeof EXPERIMENT_UNITS)[number];
+
+/**
+ * One incrementality experiment (the `TOUCHLINE_EXPERIMENTS` setting holds a list): from `start`
+ * on, a `share` of the units (people by `userId`, or accounts by `accountId`) is held out of a
+ * channel, or of one campaign (of one channel when both are given). `holdoutArm(id, unit, share)`
+ * decides who; the ad platform's exclusion list must be built with the same function.
+ */
+export const Experiment = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 letters, digits, dot, underscore or dash'),
+    channel: z
+      .string()
+      .trim()
+      .min(1)
+      .transform((s) => s.toLowerCase())
+      .optional(),
+    campaign: z.string().min(1).optional(),
+    share: z.number().gt(0, 'must be above 0').lt(1, 'must be below 1'),
+    start: z.union([z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)), z.number().int().nonnegative()]),
+    unit: z.enum(EXPERIMENT_UNITS).default('userId'),
+  })
+  .strict()
+  .refine((e) => e.channel !== undefined || e.campaign !== undefined, { message: 'needs a channel, a campaign or both', path: ['channel'] });
+export type Experiment = z.infer<typeof Experiment>;
+
+/** A list of experiments with distinct ids. */
+export const Experiments = z.array(Experiment).superRefine((list, ctx) => {
+  const seen = new Set<string>();
+  list.forEach((e, i) => {
+    if (seen.has(e.id)) ctx.addIssue({ code: 'custom', message: `duplicate experiment id "${e.id}"`, path: [i, 'id'] });
+    seen.add(e.id);
+  });
+});
+
+/** Whether a touch on this channel and campaign is what the experiment holds people out of. */
+export function touchedByExperiment(e: Experiment, channel: string, campaign: string): boolean {
+  return (e.channel === undefined || e.channel === channel) && (e.campaign === undefined || e.campaign === campaign);
 }
