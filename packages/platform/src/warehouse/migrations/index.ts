@@ -1,6 +1,7 @@
 import * as m0001 from './0001_init.js';
 import * as m0002 from './0002_attribution.js';
 import * as m0003 from './0003_alerts.js';
+import * as m0005 from './0005_experiments.js';
 
 export interface Migration {
   version: number;
@@ -12,3 +13,4 @@ export interface Migration {
 export const MIGRATIONS: Migration[] = [{ version: 1, ...m0001 }];
 MIGRATIONS.push({ version: 2, ...m0002 });
 MIGRATIONS.push({ version: 3, ...m0003 });
+MIGRATIONS.push({ version: 5, ...m0005 });
