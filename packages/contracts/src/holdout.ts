@@ -15,15 +15,25 @@ const encoder = new TextEncoder();
  * ClickHouse's `murmurHash3_32`) can recompute arms.
  */
 export function murmur3x86_32(s: string, seed = 0): number {
-  const bytes = encoder.encode(s);
-  const n = bytes.length;
+  // Ids are nearly always ASCII, whose UTF-8 bytes are the char codes: hashing them in place
+  // saves encoding the string, most of the cost on short ids.
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0x7f) {
+      const bytes = encoder.encode(s);
+      return murmur(bytes.length, (j) => bytes[j] as number, seed);
+    }
+  }
+  return murmur(s.length, (j) => s.charCodeAt(j), seed);
+}
+
+function murmur(n: number, byte: (i: number) => number, seed: number): number {
   const blocks = n >>> 2;
   let h = seed >>> 0;
   const c1 = 0xcc9e2d51;
   const c2 = 0x1b873593;
   for (let i = 0; i < blocks; i++) {
     const o = i * 4;
-    let k = (bytes[o] as number) | ((bytes[o + 1] as number) << 8) | ((bytes[o + 2] as number) << 16) | ((bytes[o + 3] as number) << 24);
+    let k = byte(o) | (byte(o + 1) << 8) | (byte(o + 2) << 16) | (byte(o + 3) << 24);
     k = Math.imul(k, c1);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, c2);
@@ -35,9 +45,9 @@ export function murmur3x86_32(s: string, seed = 0): number {
   const rest = n & 3;
   if (rest > 0) {
     let k = 0;
-    if (rest === 3) k ^= (bytes[tail + 2] as number) << 16;
-    if (rest >= 2) k ^= (bytes[tail + 1] as number) << 8;
-    k ^= bytes[tail] as number;
+    if (rest === 3) k ^= byte(tail + 2) << 16;
+    if (rest >= 2) k ^= byte(tail + 1) << 8;
+    k ^= byte(tail);
     k = Math.imul(k, c1);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, c2);

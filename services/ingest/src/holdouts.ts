@@ -1,4 +1,5 @@
-import { holdoutBucket, type Arms, type Experiment } from '@touchline/contracts';
+import { holdoutArm, type Arms, type Experiment } from '@touchline/contracts';
+import { ARMS_JSON } from './serialise.js';
 
 /**
  * Tags accepted events with the arms of their unit in the configured incrementality experiments
@@ -14,17 +15,24 @@ import { holdoutBucket, type Arms, type Experiment } from '@touchline/contracts'
  * experiment's `start` are not tagged.
  *
  * Cost: with no experiment configured ingest holds no tagger and pays one property check per event.
- * With experiments, a tagged event costs one hash per experiment of its unit kind, cached per id
- * (a person's events come in bursts), so repeated ids cost a map lookup.
+ * With experiments, the arms of an id are computed once (one hash per experiment) and kept in a
+ * bounded cache, since a person's events come in bursts; the cached object is shared between
+ * messages, which are serialised at once and never changed.
  */
 export class HoldoutTagger {
   private readonly byUser: Experiment[];
   private readonly byAccount: Experiment[];
-  private readonly cache = new Map<string, Float64Array>();
+  /** Per user id and per account id: the arms once every experiment of that kind has started. */
+  private readonly users = new Map<string, Arms>();
+  private readonly accounts = new Map<string, Arms>();
+  private readonly userStart: number;
+  private readonly accountStart: number;
 
   private constructor(experiments: readonly Experiment[], private readonly cacheSize: number) {
     this.byUser = experiments.filter((e) => e.unit === 'userId');
     this.byAccount = experiments.filter((e) => e.unit === 'accountId');
+    this.userStart = Math.max(...this.byUser.map((e) => e.start));
+    this.accountStart = Math.max(...this.byAccount.map((e) => e.start));
   }
 
   /** A tagger for these experiments, or undefined when there are none (the common case). */
@@ -37,28 +45,32 @@ export class HoldoutTagger {
    * identities, `accountId`; leaves the message untouched when no experiment applies.
    */
   tag(message: { userId?: string | undefined; accountId?: string | undefined; timestamp: number; arms?: Arms | undefined }): void {
-    let arms: Arms | undefined;
-    if (message.userId !== undefined && this.byUser.length > 0) arms = this.assign(this.byUser, 'u', message.userId, message.timestamp, arms);
-    if (message.accountId !== undefined && this.byAccount.length > 0) arms = this.assign(this.byAccount, 'a', message.accountId, message.timestamp, arms);
+    const user = message.userId !== undefined && this.byUser.length > 0 ? this.armsOf(this.byUser, this.userStart, this.users, message.userId, message.timestamp) : undefined;
+    const account = message.accountId !== undefined && this.byAccount.length > 0 ? this.armsOf(this.byAccount, this.accountStart, this.accounts, message.accountId, message.timestamp) : undefined;
+    const arms = user && account ? { ...user, ...account } : (user ?? account);
     if (arms !== undefined) message.arms = arms;
   }
 
-  private assign(experiments: Experiment[], kind: string, id: string, timestamp: number, into: Arms | undefined): Arms | undefined {
-    const key = `${kind}:${id}`;
-    let buckets = this.cache.get(key);
-    if (buckets === undefined) {
-      buckets = new Float64Array(experiments.length);
-      for (let i = 0; i < experiments.length; i++) buckets[i] = holdoutBucket((experiments[i] as Experiment).id, id);
-      if (this.cache.size >= this.cacheSize) this.cache.clear();
-      this.cache.set(key, buckets);
-    }
-    let arms = into;
-    for (let i = 0; i < experiments.length; i++) {
-      const e = experiments[i] as Experiment;
-      if (timestamp < e.start) continue;
-      arms ??= {};
-      arms[e.id] = (buckets[i] as number) < e.share ? 'holdout' : 'exposed';
+  private armsOf(experiments: Experiment[], allStarted: number, cache: Map<string, Arms>, id: string, timestamp: number): Arms | undefined {
+    if (timestamp < allStarted) return assign(experiments, id, timestamp);
+    let arms = cache.get(id);
+    if (arms === undefined) {
+      arms = assign(experiments, id, timestamp) as Arms;
+      // Not enumerable: a spread copy (several kinds of experiment) must not inherit a stale text.
+      Object.defineProperty(arms, ARMS_JSON, { value: JSON.stringify(arms) });
+      if (cache.size >= this.cacheSize) cache.clear();
+      cache.set(id, arms);
     }
     return arms;
   }
+}
+
+function assign(experiments: Experiment[], id: string, timestamp: number): Arms | undefined {
+  let arms: Arms | undefined;
+  for (const e of experiments) {
+    if (timestamp < e.start) continue;
+    arms ??= {};
+    arms[e.id] = holdoutArm(e.id, id, e.share);
+  }
+  return arms;
 }

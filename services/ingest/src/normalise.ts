@@ -173,7 +173,7 @@ export class Normaliser {
         };
         topic = 'touchpoints';
         if (this.holdouts) this.holdouts.tag(msg);
-        record = { key, value: msg.arms ? JSON.stringify(msg) : touchpointJson(msg) };
+        record = { key, value: touchpointJson(msg) };
         break;
       }
       case 'conversion': {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ExperimentsConfig, holdoutArm, IdentityMessage, TouchpointMessage, ConversionMessage, type Experiment } from '@touchline/contracts';
+import { ExperimentsConfig, holdoutArm, murmur3x86_32, IdentityMessage, TouchpointMessage, ConversionMessage, type Experiment } from '@touchline/contracts';
 import { loadConfig } from '@touchline/platform';
 import { HoldoutTagger } from '../src/holdouts.js';
 import { Normaliser } from '../src/normalise.js';
+import { touchpointJson } from '../src/serialise.js';
 import { ingestOptionsFromConfig } from '../src/settings.js';
 
 const START = Date.parse('2026-11-01T00:00:00Z');
@@ -40,6 +41,15 @@ describe('experiments setting', () => {
       { id: 'e', channel: 'email', share: 0.1, start: 0, unit: 'userId' },
     ]);
     expect(ingestOptionsFromConfig({}).experiments).toBeUndefined();
+  });
+});
+
+describe('the holdout hash', () => {
+  it('hashes the UTF-8 bytes: non-ASCII ids give the reference MurmurHash3_x86_32 too', () => {
+    // Reference values from an independent implementation over the UTF-8 bytes.
+    expect(murmur3x86_32('abc')).toBe(0xb3dd93fa);
+    expect(murmur3x86_32('müller@exämple.de')).toBe(0x81f5e57a);
+    expect(murmur3x86_32('exp:用户-1')).toBe(0x2535408d);
   });
 });
 
@@ -93,5 +103,9 @@ describe('tagging events with arms', () => {
     const { arms, ...rest } = JSON.parse(tagged.record.value as string) as { arms: unknown };
     expect(arms).toEqual({ 'li-holdout': holdoutArm('li-holdout', 'u7', 0.3) });
     expect(rest).toEqual(JSON.parse(untagged.record.value as string));
+    // The fast serialiser writes the arms exactly as JSON.stringify does.
+    const msg = TouchpointMessage.parse(JSON.parse(tagged.record.value as string));
+    expect(touchpointJson(msg)).toBe(JSON.stringify(msg));
+    expect(tagged.record.value).toBe(JSON.stringify(msg));
   });
 });
