@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExperimentsConfig, holdoutArm, murmur3x86_32, IdentityMessage, TouchpointMessage, ConversionMessage, type Experiment } from '@touchline/contracts';
 import { loadConfig } from '@touchline/platform';
@@ -34,6 +37,18 @@ describe('experiments setting', () => {
     expect(bad([{ id: 'x', channel: 'a', share: 0.1, start: 'yesterday' }])).toThrow(/TOUCHLINE_EXPERIMENTS\.0\.start/);
     expect(bad([{ id: 'x', channel: 'a', share: 0.1, start: 0 }, { id: 'x', channel: 'b', share: 0.1, start: 0 }])).toThrow(/TOUCHLINE_EXPERIMENTS\.1\.id.*duplicate experiment id "x"/);
     expect(bad([{ id: 'x', channel: 'a', share: 0.1, start: 0, typo: 1 }])).toThrow(/TOUCHLINE_EXPERIMENTS\.0.*typo/);
+  });
+
+  it('reads a list of experiments from touchline.config.json as it is written there', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'touchline-exp-config-'));
+    try {
+      writeFileSync(join(dir, 'touchline.config.json'), JSON.stringify({ TOUCHLINE_EXPERIMENTS: [{ id: 'e', campaign: 'abm', share: 0.2, start: 5 }], TOUCHLINE_MODELS: ['linear', 'markov'] }));
+      const config = loadConfig({}, dir);
+      expect(config.TOUCHLINE_EXPERIMENTS).toEqual([{ id: 'e', campaign: 'abm', share: 0.2, start: 5, unit: 'userId' }]);
+      expect(config.TOUCHLINE_MODELS).toEqual(['linear', 'markov']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reaches ingest options', () => {
