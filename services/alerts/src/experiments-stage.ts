@@ -82,10 +82,13 @@ export async function startExperiments(deps: {
   const liftMessage = (m: ExperimentLiftMessage): ServerMessage => ({ channel: 'metrics', type: 'experiment_lift', data: m, match: m.channel ? { channel: m.channel } : {} });
   const creditMessage = (m: CalibratedCreditMessage): ServerMessage => ({ channel: 'metrics', type: 'calibrated_credit', data: m, match: { model: m.model } });
 
+  let estimateMs = 0;
   const publish = async () => {
     if (!tracker.changed && !creditDirty && lifts.length > 0) return;
     const at = deps.now();
+    const began = performance.now();
     lifts = tracker.estimates(at, o.confidence);
+    estimateMs = performance.now() - began;
     creditDirty = false;
     const base = deps.board.snapshot(o.calibrationModel).map((c) => ({ channel: c.channel, conversions: c.conversions, value: c.revenue }));
     calibrated = base.length > 0 ? calibratedCredit(o.calibrationModel, base, lifts, at) : undefined;
@@ -96,9 +99,15 @@ export async function startExperiments(deps: {
   };
 
   let running: Promise<void> | undefined;
+  // An estimate walks every conversion of the audience: on a large one, wait at least ten times as
+  // long as the last one took, so estimating never takes more than a tenth of the time.
+  let nextAt = 0;
   const timer = setInterval(() => {
-    if (running) return;
+    if (running || Date.now() < nextAt) return;
     running = publish()
+      .then(() => {
+        nextAt = Date.now() + 10 * estimateMs;
+      })
       .catch((err: unknown) => {
         creditDirty = true;
         logger.error({ err }, 'experiment estimates could not be stored; retried on the next tick');

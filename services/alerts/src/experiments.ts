@@ -49,14 +49,16 @@ export class LiftTracker {
   private readonly anonToUser = new Map<string, string>();
   private readonly userToAccount = new Map<string, string>();
   private readonly emailToUser = new Map<string, string>();
-  private readonly units: Map<string, HoldoutArm>[];
   private readonly conversions = new Map<string, Conversion>();
+  private readonly arms: ArmState[];
   private readonly earliestStart: number;
+  /** A link was replaced or a person deleted: resolve every conversion again at the next estimate. */
+  private recount = false;
   /** Something changed since the last `estimates()`. */
   changed = false;
 
   constructor(readonly experiments: readonly Experiment[]) {
-    this.units = experiments.map(() => new Map());
+    this.arms = experiments.map(() => new ArmState());
     this.earliestStart = experiments.reduce((m, e) => Math.min(m, e.start), Infinity);
   }
 
@@ -65,6 +67,9 @@ export class LiftTracker {
     if (m.kind === 'conversion') {
       if (m.timestamp < this.earliestStart || this.conversions.has(m.conversionId)) return;
       this.conversions.set(m.conversionId, { userId: m.userId, anonymousId: m.anonymousId, timestamp: m.timestamp });
+      this.experiments.forEach((e, i) => {
+        if (m.timestamp >= e.start) this.arms[i]!.pending.add(m.conversionId);
+      });
       this.changed = true;
       return;
     }
@@ -75,9 +80,11 @@ export class LiftTracker {
       const e = this.experiments[i] as Experiment;
       const id = e.unit === 'userId' ? m.userId : m.accountId;
       if (id === undefined) continue;
-      const units = this.units[i] as Map<string, HoldoutArm>;
-      if (units.has(id)) continue;
-      units.set(id, m.arms?.[e.id] ?? holdoutArm(e.id, id, e.share));
+      const state = this.arms[i] as ArmState;
+      if (state.units.has(id)) continue;
+      const arm = m.arms?.[e.id] ?? holdoutArm(e.id, id, e.share);
+      state.units.set(id, arm);
+      state.counts[arm].units++;
       this.changed = true;
     }
   }
@@ -102,33 +109,45 @@ export class LiftTracker {
       if ((c.userId !== undefined && users.has(c.userId)) || (c.anonymousId !== undefined && anons.has(c.anonymousId))) this.conversions.delete(id);
     }
     this.experiments.forEach((e, i) => {
-      if (e.unit === 'userId') for (const u of users) this.units[i]!.delete(u);
+      if (e.unit === 'userId') for (const u of users) this.arms[i]!.units.delete(u);
     });
     for (const a of anons) this.anonToUser.delete(a);
     for (const [h, u] of this.emailToUser) if (users.has(u)) this.emailToUser.delete(h);
     for (const u of users) this.userToAccount.delete(u);
+    this.recount = true;
     this.changed = true;
   }
 
-  /** The lift of every experiment now, with `confidence`-level intervals. */
+  /**
+   * The lift of every experiment now, with `confidence`-level intervals. Incremental: only
+   * conversions not yet resolved to a unit of the audience are looked at again (a link or an
+   * identify may have arrived since); all of them only after a link was replaced or a deletion.
+   */
   estimates(at: number, confidence = 0.95): ExperimentLiftMessage[] {
     this.changed = false;
+    if (this.recount) {
+      this.experiments.forEach((e, i) => this.arms[i]!.reset(this.conversions, e.start));
+      this.recount = false;
+    }
     return this.experiments.map((e, i) => {
-      const units = this.units[i] as Map<string, HoldoutArm>;
-      const converted = new Set<string>();
-      for (const c of this.conversions.values()) {
-        if (c.timestamp < e.start) continue;
+      const state = this.arms[i] as ArmState;
+      for (const id of state.pending) {
+        const c = this.conversions.get(id);
+        if (c === undefined) {
+          state.pending.delete(id);
+          continue;
+        }
         const user = c.userId ?? (c.anonymousId !== undefined ? this.anonToUser.get(c.anonymousId) : undefined);
         const unit = user === undefined ? undefined : e.unit === 'userId' ? user : this.userToAccount.get(user);
-        if (unit !== undefined && units.has(unit)) converted.add(unit);
+        const arm = unit === undefined ? undefined : state.units.get(unit);
+        if (arm === undefined) continue;
+        state.pending.delete(id);
+        if (state.converted.has(unit as string)) continue;
+        state.converted.add(unit as string);
+        state.counts[arm].conversions++;
       }
-      const exposed = { units: 0, conversions: 0 };
-      const holdout = { units: 0, conversions: 0 };
-      for (const [unit, arm] of units) {
-        const counts = arm === 'holdout' ? holdout : exposed;
-        counts.units++;
-        if (converted.has(unit)) counts.conversions++;
-      }
+      const exposed = { ...state.counts.exposed };
+      const holdout = { ...state.counts.holdout };
       const l = estimateLift(exposed, holdout, confidence);
       const finite = (x: number) => (Number.isFinite(x) ? x : null);
       return {
@@ -156,8 +175,30 @@ export class LiftTracker {
     const had = map.get(from);
     if (had === undefined || to < had) {
       map.set(from, to);
+      // A replaced link may move conversions resolved through it to another unit.
+      if (had !== undefined) this.recount = true;
       this.changed = true;
     }
+  }
+}
+
+/** One experiment's audience and running counts. */
+class ArmState {
+  readonly units = new Map<string, HoldoutArm>();
+  readonly counts = { exposed: { units: 0, conversions: 0 }, holdout: { units: 0, conversions: 0 } };
+  /** Units with a conversion counted. */
+  readonly converted = new Set<string>();
+  /** Conversions (at or after the start) not yet resolved to a unit of the audience. */
+  readonly pending = new Set<string>();
+
+  /** Counts from scratch: every unit, every conversion pending. */
+  reset(conversions: ReadonlyMap<string, Conversion>, start: number): void {
+    this.converted.clear();
+    this.pending.clear();
+    this.counts.exposed = { units: 0, conversions: 0 };
+    this.counts.holdout = { units: 0, conversions: 0 };
+    for (const arm of this.units.values()) this.counts[arm].units++;
+    for (const [id, c] of conversions) if (c.timestamp >= start) this.pending.add(id);
   }
 }
 

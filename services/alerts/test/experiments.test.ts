@@ -137,6 +137,29 @@ describe('live lift of an experiment', () => {
     expect(lift!.holdout.conversions).toBe(converted.holdout);
   });
 
+  it('resolves a cookie linked to two people to the same one whatever the order, even after counting it', () => {
+    // Two users whose arms differ, sharing one cookie that converted.
+    const users = population(200).users;
+    const a = users.find((u) => holdoutArm(person.id, u, person.share) === 'holdout')!;
+    const b = users.find((u) => holdoutArm(person.id, u, person.share) === 'exposed')!;
+    const [low, high] = a < b ? [a, b] : [b, a];
+    const results = [];
+    for (const order of [[high, low], [low, high]]) {
+      const t = new LiftTracker([person]);
+      t.observe(identify(low));
+      t.observe(identify(high));
+      t.observe(conversion('c', { anonymousId: 'shared' }));
+      t.observe(identify(order[0]!, { anonymousId: 'shared', messageId: 'l1' }));
+      t.estimates(START); // counted through the first link…
+      t.observe(identify(order[1]!, { anonymousId: 'shared', messageId: 'l2' }));
+      const [lift] = t.estimates(START); // …and moved if the second one wins
+      results.push({ exposed: lift!.exposed.conversions, holdout: lift!.holdout.conversions });
+    }
+    const arm = holdoutArm(person.id, low, person.share);
+    expect(results[0]).toEqual({ exposed: arm === 'exposed' ? 1 : 0, holdout: arm === 'holdout' ? 1 : 0 });
+    expect(results[1]).toEqual(results[0]);
+  });
+
   it('takes the arm ingest tagged on the identify event', () => {
     const t = new LiftTracker([person]);
     const u = 'tagged-user';
