@@ -130,6 +130,18 @@ for (const v of variants) describe.skipIf(v.skip)(`incrementality holdout throug
     }, 20_000, 'the stored lift');
     expect(stored.absolute_lift).toBeCloseTo(streamed.absolute.estimate, 12);
 
+    // Analysts recompute the arms in SQL: ClickHouse's murmurHash3_32 is the holdout hash.
+    const bySql = await waitFor(async () => {
+      const [r] = await sql<{ held: string; accounts: string }>(
+        t,
+        `SELECT uniqExactIf(account_id, murmurHash3_32(concat('${EXPERIMENT.id}', ':', account_id)) < ${EXPERIMENT.share} * 4294967296) AS held,
+                uniqExact(account_id) AS accounts
+         FROM touchline.identity_links WHERE account_id != ''`,
+      );
+      return r && Number(r.accounts) === scenario.units ? r : undefined;
+    }, 20_000, 'identity links of every account');
+    expect(Number(bySql.held)).toBe(want.holdout.units);
+
     // The calibrated model sits beside data_driven and distributes the same conversions.
     const calibrated = await waitFor(async () => {
       const rows = await sql<{ channel: string; conversions: number; base_conversions: number; experiment_id: string }>(
