@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ExperimentsConfig, holdoutArm, murmur3x86_32, IdentityMessage, TouchpointMessage, ConversionMessage, type Experiment } from '@touchline/contracts';
-import { loadConfig } from '@touchline/platform';
+import { EmbeddedBus, loadConfig } from '@touchline/platform';
 import { HoldoutTagger } from '../src/holdouts.js';
 import { Normaliser } from '../src/normalise.js';
 import { touchpointJson } from '../src/serialise.js';
 import { ingestOptionsFromConfig } from '../src/settings.js';
+import { ingestApp, readAll, tempDir, topics } from './helpers.js';
 
 const START = Date.parse('2026-11-01T00:00:00Z');
 const experiments: Experiment[] = ExperimentsConfig.parse({
@@ -122,5 +123,35 @@ describe('tagging events with arms', () => {
     const msg = TouchpointMessage.parse(JSON.parse(tagged.record.value as string));
     expect(touchpointJson(msg)).toBe(JSON.stringify(msg));
     expect(tagged.record.value).toBe(JSON.stringify(msg));
+  });
+});
+
+describe('ingest with experiments configured', () => {
+  const dir = tempDir('ingest-holdouts-');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('tags what it publishes, parsed in a worker thread as in production', async () => {
+    const bus = await EmbeddedBus.open({ dir, partitions: 2 });
+    const { app } = await ingestApp(bus, { options: { threads: 1, experiments } });
+    try {
+      const batch = [
+        { type: 'touch', messageId: 't1', userId: 'u1', interaction: 'email_click', channel: 'email', timestamp: at },
+        { type: 'touch', messageId: 't2', anonymousId: 'cookie', interaction: 'click', channel: 'linkedin', timestamp: at },
+        { type: 'identify', messageId: 'i1', userId: 'u1', traits: { accountId: 'acme' }, timestamp: at },
+        { type: 'conversion', messageId: 'c1', userId: 'u1', conversionId: 'c1', name: 'deal', value: 1, currency: 'EUR', timestamp: at },
+      ];
+      const res = await app.inject({ method: 'POST', url: '/v1/batch', headers: { authorization: 'Bearer w1' }, payload: { batch } });
+      expect(res.statusCode).toBe(200);
+      const arm = holdoutArm('li-holdout', 'u1', 0.3);
+      const touches = (await readAll(bus, topics.touchpoints)).map((r) => TouchpointMessage.parse(JSON.parse(r.value.toString())));
+      expect(Object.fromEntries(touches.map((t) => [t.messageId, t.arms]))).toEqual({ t1: { 'li-holdout': arm }, t2: undefined });
+      const [identity] = (await readAll(bus, topics.identities)).map((r) => IdentityMessage.parse(JSON.parse(r.value.toString())));
+      expect(identity!.arms).toEqual({ 'li-holdout': arm, 'abm-holdout': holdoutArm('abm-holdout', 'acme', 0.5) });
+      const [conv] = (await readAll(bus, topics.conversions)).map((r) => ConversionMessage.parse(JSON.parse(r.value.toString())));
+      expect(conv!.arms).toEqual({ 'li-holdout': arm });
+    } finally {
+      await app.close();
+      await bus.close();
+    }
   });
 });
