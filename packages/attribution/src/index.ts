@@ -64,3 +64,13 @@ export {
 } from './models/data-driven.js';
 export { pathHeuristicAttribution } from './models/path-heuristics.js';
 export { attributePaths, type PathAttributionOptions } from './models/attribute-paths.js';
+export {
+  estimateLift,
+  incrementalityCalibrated,
+  normalQuantile,
+  wilsonInterval,
+  type ArmCounts,
+  type Interval,
+  type LiftEstimate,
+  type MeasuredIncrementality,
+} from './experiments/lift.js';

@@ -219,3 +219,59 @@ export type Webhook = z.infer<typeof Webhook>;
 /** A registration as listed: the secret never leaves the server after creation. */
 export const WebhookView = Webhook.omit({ secret: true });
 export type WebhookView = z.infer<typeof WebhookView>;
+
+const Bounds = z.object({ estimate: z.number(), low: z.number(), high: z.number() });
+/** Relative bounds: null stands for +∞ (a holdout arm with no conversion). */
+const OpenBounds = z.object({ estimate: z.number().nullable(), low: z.number(), high: z.number().nullable() });
+
+/**
+ * The live lift of one incrementality experiment: units (people or accounts of the experiment's
+ * audience) and converted units per arm, and the lift with its confidence interval — absolute
+ * (conversion-rate difference, Newcombe's hybrid score interval), relative (rate ratio − 1, Katz
+ * log interval) and in incremental conversions among the exposed. Streamed on `/v1/stream`
+ * (channel `metrics`, type `experiment_lift`) and stored in `touchline.experiment_lift`.
+ */
+export const ExperimentLiftMessage = z.object({
+  v,
+  kind: z.literal('experiment_lift'),
+  experimentId: z.string(),
+  /** The tested channel and campaign ('' when the experiment names only one of them). */
+  channel: z.string(),
+  campaign: z.string(),
+  unit: z.enum(['userId', 'accountId']),
+  share: z.number(),
+  start: z.number(),
+  at: z.number(),
+  confidence: z.number(),
+  exposed: z.object({ units: z.number().int().nonnegative(), conversions: z.number().int().nonnegative() }),
+  holdout: z.object({ units: z.number().int().nonnegative(), conversions: z.number().int().nonnegative() }),
+  absolute: Bounds,
+  relative: OpenBounds,
+  incremental: Bounds,
+});
+export type ExperimentLiftMessage = z.infer<typeof ExperimentLiftMessage>;
+
+/**
+ * The `incrementality_calibrated` model's channel credit: a base model's channel credit (all
+ * conversions so far) rescaled by the lifts the experiments measured (`incrementalityCalibrated`).
+ * Streamed (channel `metrics`, type `calibrated_credit`) and stored in `touchline.calibrated_credit`.
+ */
+export const CalibratedCreditMessage = z.object({
+  v,
+  kind: z.literal('calibrated_credit'),
+  model: z.literal('incrementality_calibrated'),
+  baseModel: z.string(),
+  at: z.number(),
+  channels: z.array(
+    z.object({
+      channel: z.string(),
+      conversions: z.number(),
+      value: z.number(),
+      baseConversions: z.number(),
+      baseValue: z.number(),
+      /** The experiment that measured this channel, '' when the pooled multiplier applied. */
+      experimentId: z.string(),
+    }),
+  ),
+});
+export type CalibratedCreditMessage = z.infer<typeof CalibratedCreditMessage>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Experiments } from './holdout.js';
 
 /**
  * Configuration, composed from small fragments and parsed once at start. Keys are the environment
@@ -174,12 +175,34 @@ export const IngestConfig = z.object({
   TOUCHLINE_CHANNEL_RULES: z.string().min(1).optional(),
 });
 
+/**
+ * Incrementality experiments, JSON: `[{"id":"li-2026q4","channel":"linkedin","share":0.1,
+ * "start":"2026-11-01T00:00:00Z","unit":"accountId"}]` (see `Experiment`). Ingest tags events with
+ * the arms of their person; the alerts service measures each experiment's lift.
+ */
+export const ExperimentsConfig = z.object({
+  TOUCHLINE_EXPERIMENTS: z
+    .unknown()
+    .transform((v, ctx) => {
+      if (typeof v !== 'string') return v;
+      try {
+        return JSON.parse(v) as unknown;
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `must be JSON: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(Experiments)
+    .default([]),
+});
+
 export const TouchlineConfig = ServerConfig.and(KeysConfig)
   .and(StorageConfig)
   .and(KafkaConfig)
   .and(ClickHouseConfig)
   .and(PipelineConfig)
-  .and(IngestConfig);
+  .and(IngestConfig)
+  .and(ExperimentsConfig);
 export type TouchlineConfig = z.infer<typeof TouchlineConfig>;
 
 /** Keys the config schema knows, for a helpful message on a typo in the config file. */
@@ -191,4 +214,5 @@ export const CONFIG_KEYS: readonly string[] = [
   ClickHouseConfig,
   PipelineConfig,
   IngestConfig,
+  ExperimentsConfig,
 ].flatMap((s) => Object.keys(s.shape));

@@ -8,6 +8,15 @@ import { Interaction, Stage } from './events.js';
 
 const v = z.literal(1);
 
+/**
+ * Arms of the event's unit in the incrementality experiments running when it happened, by
+ * experiment id, as ingest assigned them (`holdoutArm` of the id the experiment hashes). Absent
+ * when no experiment applies or the event carries no such id (an anonymous touch before
+ * identification: its person's arm follows from the id it is later linked to).
+ */
+export const Arms = z.record(z.string(), z.enum(['holdout', 'exposed']));
+export type Arms = z.infer<typeof Arms>;
+
 export const TouchpointMessage = z.object({
   v,
   kind: z.literal('touchpoint'),
@@ -35,6 +44,7 @@ export const TouchpointMessage = z.object({
   userAgent: z.string().default(''),
   /** The user agent is a known bot or crawler. */
   bot: z.boolean().default(false),
+  arms: Arms.optional(),
 });
 export type TouchpointMessage = z.infer<typeof TouchpointMessage>;
 
@@ -52,6 +62,7 @@ export const ConversionMessage = z.object({
   currency: z.string(),
   stage: Stage.optional(),
   consent: z.boolean(),
+  arms: Arms.optional(),
 });
 export type ConversionMessage = z.infer<typeof ConversionMessage>;
 
@@ -67,6 +78,7 @@ export const IdentityMessage = z.object({
   accountId: z.string().optional(),
   timestamp: z.number(),
   receivedAt: z.number(),
+  arms: Arms.optional(),
 });
 export type IdentityMessage = z.infer<typeof IdentityMessage>;
 

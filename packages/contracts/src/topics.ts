@@ -29,6 +29,7 @@ export const GROUPS = {
   alerts: 'alerts',
   alertsTraffic: 'alerts-traffic',
   alertsWebhooks: 'alerts-webhooks',
+  alertsExperiments: 'alerts-experiments',
 } as const;
 export type GroupMap = { -readonly [K in keyof typeof GROUPS]: string };
 

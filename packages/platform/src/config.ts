@@ -24,7 +24,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     if (unknown.length > 0) {
       throw new ConfigError(`${fileName}: unknown setting ${unknown.join(', ')}; known: ${CONFIG_KEYS.join(', ')}`);
     }
-    fromFile = Object.fromEntries(Object.entries(fromFile).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
+    // Lists of names become the comma-separated form; lists of objects (experiments) stay JSON.
+    fromFile = Object.fromEntries(Object.entries(fromFile).map(([k, v]) => [k, Array.isArray(v) && v.every((x) => typeof x !== 'object' || x === null) ? v.join(',') : v]));
   } else if (env.TOUCHLINE_CONFIG) {
     throw new ConfigError(`TOUCHLINE_CONFIG: file ${path} does not exist`);
   }

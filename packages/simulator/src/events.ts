@@ -5,7 +5,7 @@ import { runPrefix, touchId, type SimMember, type SimUnit, type World } from './
 
 /**
  * Events of the v1 HTTP contract (packages/contracts `Event`), as the simulator sends them. The
- * simulator depends on nothing but the attribution package, so these are plain shapes; the cli's
+ * simulator depends only on the attribution and contracts packages; these are plain shapes, the cli's
  * tests validate them against the contract's schema.
  */
 export interface SimContext {

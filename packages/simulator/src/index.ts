@@ -44,8 +44,8 @@ export {
   type Interval,
   type LiftEstimate,
   type MeasuredIncrementality,
-} from './lift.js';
-export { holdoutBucket, holdoutArm, inHoldout, murmur3x86_32, type HoldoutArm } from './holdout.js';
+} from '@touchline/attribution';
+export { holdoutBucket, holdoutArm, inHoldout, murmur3x86_32, type HoldoutArm } from '@touchline/contracts';
 export {
   unitEvents,
   costEvents,

@@ -1,7 +1,7 @@
 import type { PathStats } from '@touchline/attribution';
 import { accuracyOf, creditPathModels, JourneyCredit, shares, totalVariationDistance, type ModelAccuracy, type ModelCredit } from './attribution.js';
 import { Observer, type SimJourney } from './journeys.js';
-import { estimateLift, incrementalityCalibrated, type LiftEstimate } from './lift.js';
+import { estimateLift, incrementalityCalibrated, type LiftEstimate } from '@touchline/attribution';
 import { conversionModel, conversionTime, cumulativeHazard, withTouches, type ConversionModel } from './outcome.js';
 import type { HoldoutExperiment, Scenario } from './scenario.js';
 import { TruthAccumulator, type GroundTruth } from './truth.js';

@@ -1,4 +1,4 @@
-import { inHoldout } from './holdout.js';
+import { inHoldout } from '@touchline/contracts';
 import { keyOf, murmur32, streamOf } from './random.js';
 import { validateScenario, type ChannelSpec, type Scenario } from './scenario.js';
 

@@ -77,6 +77,10 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
     <h2><span>Channels</span></h2>
     <table data-testid="channels"><thead><tr><th>channel</th><th>conversions</th><th>revenue</th><th>spend</th><th>ROAS</th><th>CPA</th></tr></thead><tbody id="channels"></tbody></table>
   </section>
+  <section id="experiments-section" hidden>
+    <h2><span>Holdout experiments</span><span class="muted">lift, exposed vs held out</span></h2>
+    <table data-testid="experiments"><thead><tr><th>experiment</th><th>exposed</th><th>held out</th><th>lift</th><th>incremental</th></tr></thead><tbody id="experiments"></tbody></table>
+  </section>
   <section>
     <h2><span>Budget suggestions</span></h2>
     <ul id="suggestions" data-testid="suggestions"><li class="muted">none yet: suggestions need a few weeks of spend and conversions</li></ul>
@@ -96,7 +100,7 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
   const state = {
     model: localStorage.getItem('touchline.model') || 'linear',
     window: localStorage.getItem('touchline.window') || '24h',
-    windows: {}, revenue: {}, trend: {}, lastId: null, retry: 500, alerts: 0, flagged: 0, seen: new Set(),
+    windows: {}, revenue: {}, trend: {}, lifts: {}, lastId: null, retry: 500, alerts: 0, flagged: 0, seen: new Set(),
   };
   const el = (id) => document.getElementById(id);
   const fmt = (n, d = 2) => n == null ? '–' : Number(n).toLocaleString(undefined, { maximumFractionDigits: d });
@@ -251,7 +255,23 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
     while (el('feed').children.length > 50) el('feed').lastChild.remove();
   }
 
+  function renderLifts() {
+    const pct = (x) => (x * 100).toLocaleString(undefined, { maximumFractionDigits: 2 }) + '%';
+    const rate = (a) => a.units ? pct(a.conversions / a.units) + ' of ' + fmt(a.units, 0) : '–';
+    el('experiments').replaceChildren(...Object.values(state.lifts).map((l) => {
+      const tr = node('tr');
+      tr.dataset.experiment = l.experimentId;
+      tr.append(node('td', l.experimentId + ' · ' + [l.channel, l.campaign].filter(Boolean).join(' / ')), node('td', rate(l.exposed)), node('td', rate(l.holdout)),
+        node('td', (l.absolute.estimate >= 0 ? '+' : '') + pct(l.absolute.estimate) + ' [' + pct(l.absolute.low) + ', ' + pct(l.absolute.high) + ']'),
+        node('td', fmt(l.incremental.estimate, 1)));
+      return tr;
+    }));
+    el('experiments-section').hidden = false;
+  }
+
   function onMetrics(m) {
+    if (m.type === 'experiment_lift') { state.lifts[m.data.experimentId] = m.data; renderLifts(); return; }
+    if (m.type === 'calibrated_credit') return;
     if (m.type === 'revenue_by_channel') state.revenue[m.data.model] = m.data.channels;
     else if (m.type === 'window_metrics') {
       state.windows[m.data.model] = m.data;

@@ -19,6 +19,7 @@ import { DASHBOARD_HTML } from './dashboard.js';
 import { findingId } from './detectors/format.js';
 import { detectDirectShare, detectOpportunities, detectRoiDrops } from './detectors/performance.js';
 import { TrafficMonitor, type FraudFlag, type TrafficFindings } from './detectors/traffic.js';
+import { startExperiments, type ExperimentsStage } from './experiments-stage.js';
 import { AlertJournal, type JournalItem } from './journal.js';
 import { MetricsStore, WINDOWS, type MetricRow } from './metrics.js';
 import { alertsOptions, type AlertsOptions, type AlertsOptionsInput } from './options.js';
@@ -36,6 +37,8 @@ export { detectRoiDrops, detectOpportunities, detectDirectShare } from './detect
 export { suggestBudgetShifts, riskTier, shiftGain, DEFAULT_SUGGESTION_OPTIONS, type SuggestionOptions } from './suggestions.js';
 export { BidSignaller, conversionValue, DEFAULT_BID_OPTIONS } from './bids.js';
 export { AlertJournal } from './journal.js';
+export { LiftTracker, calibratedCredit } from './experiments.js';
+export type { ExperimentsStage } from './experiments-stage.js';
 export { verifySignature, signatureHeader, SIGNATURE_HEADER, SIGNATURE_TOLERANCE_MS, type Verification } from './webhooks/signature.js';
 export { WebhookStore } from './webhooks/store.js';
 export { WebhookDeliverer, DEFAULT_DELIVERY_OPTIONS, type DeliveryOptions, type Fetch } from './webhooks/delivery.js';
@@ -67,6 +70,8 @@ export interface Alerts {
   consumer: Consumer;
   consumers: Consumer[];
   options: AlertsOptions;
+  /** The experiments consumer, when experiments are configured. */
+  experiments: ExperimentsStage | undefined;
   /** Runs the windowed detectors, suggestions and bid signals now; resolves once they are durable. */
   evaluate(what?: { detectors?: boolean; suggestions?: boolean; bids?: boolean }): Promise<void>;
   stop(): Promise<void>;
@@ -75,13 +80,16 @@ export interface Alerts {
 const TrafficTopicMessage = z.discriminatedUnion('kind', [TouchpointMessage, ConversionMessage, CostMessage]);
 
 /**
- * The alerts service. Three consumers:
+ * The alerts service. Three consumers, four with experiments:
  * - credits (group `alerts`): running revenue per channel (all time) and windowed metrics per
  *   model, channel and campaign; each credit also goes out as a fractional conversion value on the
  *   bid-signals topic;
  * - traffic (group `<alerts>-traffic`: touchpoints, conversions, costs): spend, and the fraud
  *   detectors that need every click (bursts and bots flag touches at once);
  * - webhooks (group `<alerts>-webhooks`: bid-signals): signed delivery to registered webhooks.
+ * - experiments (group `<alerts>-experiments`, only with experiments configured: touchpoints,
+ *   conversions, identities): live lift of each incrementality experiment and the
+ *   `incrementality_calibrated` channel credit (see `LiftTracker`).
  * Windowed detectors, budget-shift suggestions and bid signals run on timers. Every alert,
  * suggestion and fraud flag is stored in `touchline.alerts` and published on the alerts topic
  * before the batch that caused it is committed, and streamed on `/v1/stream`.
@@ -113,11 +121,13 @@ export async function startAlerts(deps: AlertsDeps): Promise<Alerts> {
     return { channel: 'metrics', type: 'window_metrics', data, match: { model }, narrow: (f) => narrowWindows(data, f) };
   };
   const models = () => [...new Set([...board.models(), ...metrics.models()])].sort();
+  let experiments: ExperimentsStage | undefined;
   const hub = new StreamHub(
     deps.keys,
     logger,
     (send, channels, filter) => {
       if (!channels.includes('metrics')) return;
+      for (const m of experiments?.latest() ?? []) send(m);
       for (const model of models()) {
         if (filter.model && filter.model !== model) continue;
         send(revenueFor(model));
@@ -204,6 +214,7 @@ export async function startAlerts(deps: AlertsDeps): Promise<Alerts> {
         dirtyWindows.add(message.model);
         if (!board.apply(message)) continue;
         dirty.add(message.model);
+        if (message.model === o.calibrationModel) experiments?.creditChanged();
         values.push(conversionValue(message));
         hub.publish({ channel: 'credits', type: 'credit', data: message, match: { model: message.model, channel: message.shares.map((s) => s.channel), campaign: message.shares.map((s) => s.campaign) } });
       }
@@ -256,6 +267,20 @@ export async function startAlerts(deps: AlertsDeps): Promise<Alerts> {
     },
   });
 
+  if (o.experiments.length > 0) {
+    experiments = await startExperiments({
+      bus: deps.bus,
+      warehouse: deps.warehouse,
+      logger,
+      topics: deps.topics,
+      groups: deps.groups,
+      board,
+      publish: (m) => hub.publish(m),
+      options: { experiments: o.experiments, everyMs: o.liftEveryMs, confidence: o.liftConfidence, calibrationModel: o.calibrationModel },
+      now,
+    });
+  }
+
   const signaller = new BidSignaller(o.bids);
   let running: Promise<void> | undefined;
   let lastSuggest = 0;
@@ -304,7 +329,7 @@ export async function startAlerts(deps: AlertsDeps): Promise<Alerts> {
   };
   every(o.evaluateEveryMs, tick);
 
-  const consumers = [credits, trafficConsumer, webhookConsumer];
+  const consumers = [credits, trafficConsumer, webhookConsumer, ...(experiments ? [experiments.consumer] : [])];
   return {
     board,
     metrics,
@@ -315,6 +340,7 @@ export async function startAlerts(deps: AlertsDeps): Promise<Alerts> {
     consumer: credits,
     consumers,
     options: o,
+    experiments,
     async evaluate(what) {
       while (running) await running;
       await evaluate(what);
@@ -322,7 +348,7 @@ export async function startAlerts(deps: AlertsDeps): Promise<Alerts> {
     async stop() {
       for (const t of timers) clearInterval(t);
       deliverer.close();
-      await Promise.all(consumers.map((c) => c.stop()));
+      await Promise.all([...consumers.filter((c) => c !== experiments?.consumer).map((c) => c.stop()), experiments?.stop()]);
       if (running) await running;
       hub.close();
     },

@@ -1,4 +1,4 @@
-import type { TouchlineConfig } from '@touchline/contracts';
+import type { Experiment, TouchlineConfig } from '@touchline/contracts';
 import { DEFAULT_BID_OPTIONS, type BidOptions } from './bids.js';
 import type { DirectShareOptions, OpportunityOptions, RoiDropOptions } from './detectors/performance.js';
 import { DEFAULT_TRAFFIC_OPTIONS, type TrafficOptions } from './detectors/traffic.js';
@@ -30,6 +30,14 @@ export interface AlertsOptions {
   delivery: DeliveryOptions;
   stream: StreamOptions;
   journal: Omit<JournalOptions, 'now'>;
+  /** Incrementality experiments whose lift is measured live (none: no experiments consumer). */
+  experiments: Experiment[];
+  /** Experiment estimates go out at most this often while events arrive. */
+  liftEveryMs: number;
+  /** Confidence level of the lift intervals. */
+  liftConfidence: number;
+  /** The model the `incrementality_calibrated` credit rescales. */
+  calibrationModel: string;
 }
 
 export const DEFAULT_ALERTS_OPTIONS: AlertsOptions = {
@@ -49,6 +57,10 @@ export const DEFAULT_ALERTS_OPTIONS: AlertsOptions = {
   delivery: DEFAULT_DELIVERY_OPTIONS,
   stream: DEFAULT_STREAM_OPTIONS,
   journal: { bufferSize: 1000, dedupeWindowMs: 8 * DAY + HOUR },
+  experiments: [],
+  liftEveryMs: 1000,
+  liftConfidence: 0.95,
+  calibrationModel: 'data_driven',
 };
 
 type Nested<T> = { [K in keyof T]?: T[K] extends (...args: never[]) => unknown ? T[K] : T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? Nested<T[K]> : T[K] };
@@ -58,6 +70,7 @@ export type AlertsOptionsInput = Nested<AlertsOptions>;
 export function alertsOptionsFrom(config: TouchlineConfig): AlertsOptionsInput {
   return {
     model: config.TOUCHLINE_ALERTS_MODEL,
+    experiments: config.TOUCHLINE_EXPERIMENTS,
     suggestions: {
       strategic: config.TOUCHLINE_STRATEGIC_CHANNELS,
       ...(config.TOUCHLINE_MAX_SHIFT_PER_WEEK !== undefined ? { maxShiftPerWeek: config.TOUCHLINE_MAX_SHIFT_PER_WEEK } : {}),

@@ -13,6 +13,7 @@ import type { BusRecord } from '@touchline/platform';
 import { ChannelGrouper } from './channel.js';
 import { isBotUserAgent, truncateIp } from './client.js';
 import { fastEvent } from './fast-event.js';
+import type { HoldoutTagger } from './holdouts.js';
 import { hashEmail, hashPhone, pseudonymiseId, scrubEmails, sha256Hex } from './privacy.js';
 import { touchpointJson } from './serialise.js';
 
@@ -52,6 +53,8 @@ export interface NormaliserOptions {
   maxFutureMs?: number;
   /** false: every event through zod (the reference the fast path is tested against). */
   fastPath?: boolean;
+  /** Tags events with experiment arms; absent when no experiment is configured. */
+  holdouts?: HoldoutTagger | undefined;
 }
 
 const DEFAULT_MAX_FUTURE_MS = 5 * 60_000;
@@ -66,8 +69,10 @@ export class Normaliser {
   private readonly cc: string;
   private readonly maxFutureMs: number;
   private readonly fast: boolean;
+  private readonly holdouts: HoldoutTagger | undefined;
 
   constructor(opts: NormaliserOptions = {}) {
+    this.holdouts = opts.holdouts;
     this.grouper = opts.grouper ?? new ChannelGrouper();
     this.cc = opts.defaultPhoneCountryCode ?? '';
     this.maxFutureMs = opts.maxFutureMs ?? DEFAULT_MAX_FUTURE_MS;
@@ -167,6 +172,7 @@ export class Normaliser {
           bot: isBotUserAgent(userAgent),
         };
         topic = 'touchpoints';
+        if (this.holdouts) this.holdouts.tag(msg);
         record = { key, value: touchpointJson(msg) };
         break;
       }
@@ -187,6 +193,7 @@ export class Normaliser {
           consent,
         };
         topic = 'conversions';
+        if (this.holdouts) this.holdouts.tag(msg);
         record = { key, value: JSON.stringify(msg) };
         break;
       }
@@ -208,6 +215,7 @@ export class Normaliser {
         };
         subject.emailHash = emailHash;
         topic = 'identities';
+        if (this.holdouts) this.holdouts.tag(msg);
         record = { key, value: JSON.stringify(msg) };
         break;
       }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { PrivacyDeleteRequest, formatIssues, type BatchResponse, type ErrorResponse, type TopicMap } from '@touchline/contracts';
+import { PrivacyDeleteRequest, formatIssues, type BatchResponse, type ErrorResponse, type Experiment, type TopicMap } from '@touchline/contracts';
 import { KeyRing, keyFromAuthorization, type Bus, type BusRecord, type Logger, type Role, type Warehouse } from '@touchline/platform';
 import type { RouteKind } from './batch.js';
 import { BodyError, readRaw, type RawBody } from './body.js';
@@ -41,6 +41,8 @@ export interface IngestOptions {
   denyList: boolean;
   /** Worker threads that parse and normalise bodies; 0 does it on the main thread. */
   threads: number;
+  /** Incrementality experiments: accepted events are tagged with their unit's arms. */
+  experiments: Experiment[];
 }
 
 export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
@@ -58,6 +60,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   // One per core: the main thread mostly waits for sockets and the event log, and measured on two
   // cores, two workers take ~15% more events per second than one.
   threads: Math.min(4, availableParallelism()),
+  experiments: [],
 };
 
 export interface IngestDeps {
@@ -123,7 +126,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   const processor = startBodyProcessor({
     threads: opts.threads,
     limits: { maxEvents: opts.maxEvents, maxBodyBytes: opts.maxBodyBytes },
-    normaliser: { channels: opts.channels, defaultPhoneCountryCode: opts.defaultPhoneCountryCode, maxFutureMs: opts.maxFutureMs },
+    normaliser: { channels: opts.channels, defaultPhoneCountryCode: opts.defaultPhoneCountryCode, maxFutureMs: opts.maxFutureMs, experiments: opts.experiments },
     denied: denyList.snapshot(),
     logger: log,
     onUnknown: (field, value, n) => m.unknownChannelValues.inc({ field, value }, n),

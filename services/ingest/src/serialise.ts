@@ -14,6 +14,16 @@ function str(s: string): string {
   return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
+/**
+ * Where the holdout tagger keeps an arms object's JSON: arms objects are shared by the messages of
+ * one id and never change, so each is written once (JSON.stringify skips symbol keys).
+ */
+export const ARMS_JSON: unique symbol = Symbol('armsJson');
+
+function armsJson(arms: object): string {
+  return (arms as { [ARMS_JSON]?: string })[ARMS_JSON] ?? JSON.stringify(arms);
+}
+
 export function touchpointJson(m: TouchpointMessage): string {
   if (!Number.isFinite(m.timestamp) || !Number.isFinite(m.receivedAt) || !Number.isFinite(m.cost)) return JSON.stringify(m);
   return (
@@ -24,6 +34,7 @@ export function touchpointJson(m: TouchpointMessage): string {
     `,"channel":${str(m.channel)},"source":${str(m.source)},"medium":${str(m.medium)},"campaign":${str(m.campaign)}` +
     `,"content":${str(m.content)},"term":${str(m.term)},"clickId":${str(m.clickId)},"clickIdType":${str(m.clickIdType)}` +
     `,"url":${str(m.url)},"referrer":${str(m.referrer)},"cost":${m.cost},"consent":${m.consent}` +
-    `,"ip":${str(m.ip)},"userAgent":${str(m.userAgent)},"bot":${m.bot}}`
+    `,"ip":${str(m.ip)},"userAgent":${str(m.userAgent)},"bot":${m.bot}` +
+    (m.arms !== undefined ? `,"arms":${armsJson(m.arms)}}` : '}')
   );
 }

@@ -1,4 +1,4 @@
-import { IngestConfig } from '@touchline/contracts';
+import { ExperimentsConfig, IngestConfig } from '@touchline/contracts';
 import { loadChannelConfig } from './channel.js';
 import type { IngestOptions } from './routes.js';
 
@@ -6,7 +6,7 @@ export { IngestConfig };
 
 /** Ingest options from parsed configuration; throws with the setting's name when one is wrong. */
 export function ingestOptionsFromConfig(config: object): Partial<IngestOptions> {
-  const parsed = IngestConfig.safeParse(config);
+  const parsed = IngestConfig.and(ExperimentsConfig).safeParse(config);
   if (!parsed.success) {
     throw new Error(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
@@ -21,6 +21,7 @@ export function ingestOptionsFromConfig(config: object): Partial<IngestOptions> 
   if (c.TOUCHLINE_INGEST_PUBLISH_TIMEOUT_MS !== undefined) options.publishTimeoutMs = c.TOUCHLINE_INGEST_PUBLISH_TIMEOUT_MS;
   if (c.TOUCHLINE_INGEST_THREADS !== undefined) options.threads = c.TOUCHLINE_INGEST_THREADS;
   if (c.TOUCHLINE_PHONE_COUNTRY_CODE !== undefined) options.defaultPhoneCountryCode = c.TOUCHLINE_PHONE_COUNTRY_CODE.replace(/^\+/, '');
+  if (c.TOUCHLINE_EXPERIMENTS.length > 0) options.experiments = c.TOUCHLINE_EXPERIMENTS;
   if (c.TOUCHLINE_CHANNEL_RULES !== undefined) {
     try {
       options.channels = loadChannelConfig(c.TOUCHLINE_CHANNEL_RULES);

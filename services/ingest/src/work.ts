@@ -1,4 +1,6 @@
+import type { Experiment } from '@touchline/contracts';
 import { ChannelGrouper, grouperOptions, type ChannelConfig } from './channel.js';
+import { HoldoutTagger } from './holdouts.js';
 import type { Subject } from './normalise.js';
 import { Normaliser } from './normalise.js';
 
@@ -7,6 +9,8 @@ export interface NormaliserConfig {
   channels: ChannelConfig | undefined;
   defaultPhoneCountryCode: string;
   maxFutureMs: number;
+  /** Incrementality experiments whose arms events are tagged with. */
+  experiments?: Experiment[] | undefined;
 }
 
 /** Unknown channel values seen since the last drain, counted. */
@@ -31,7 +35,7 @@ export class UnknownTally {
 
 export function makeNormaliser(c: NormaliserConfig, unknown: UnknownTally): Normaliser {
   const grouper = new ChannelGrouper({ ...grouperOptions(c.channels), onUnknown: (field, value) => unknown.add(field, value) });
-  return new Normaliser({ grouper, defaultPhoneCountryCode: c.defaultPhoneCountryCode, maxFutureMs: c.maxFutureMs });
+  return new Normaliser({ grouper, defaultPhoneCountryCode: c.defaultPhoneCountryCode, maxFutureMs: c.maxFutureMs, holdouts: HoldoutTagger.of(c.experiments) });
 }
 
 export interface IdLists {

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Holdout assignment for incrementality experiments: which people are NOT shown a channel (or a
  * campaign), decided by a hash of the person, so every part of the system — the ad platform's
@@ -13,15 +15,25 @@ const encoder = new TextEncoder();
  * ClickHouse's `murmurHash3_32`) can recompute arms.
  */
 export function murmur3x86_32(s: string, seed = 0): number {
-  const bytes = encoder.encode(s);
-  const n = bytes.length;
+  // Ids are nearly always ASCII, whose UTF-8 bytes are the char codes: hashing them in place
+  // saves encoding the string, most of the cost on short ids.
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0x7f) {
+      const bytes = encoder.encode(s);
+      return murmur(bytes.length, (j) => bytes[j] as number, seed);
+    }
+  }
+  return murmur(s.length, (j) => s.charCodeAt(j), seed);
+}
+
+function murmur(n: number, byte: (i: number) => number, seed: number): number {
   const blocks = n >>> 2;
   let h = seed >>> 0;
   const c1 = 0xcc9e2d51;
   const c2 = 0x1b873593;
   for (let i = 0; i < blocks; i++) {
     const o = i * 4;
-    let k = (bytes[o] as number) | ((bytes[o + 1] as number) << 8) | ((bytes[o + 2] as number) << 16) | ((bytes[o + 3] as number) << 24);
+    let k = byte(o) | (byte(o + 1) << 8) | (byte(o + 2) << 16) | (byte(o + 3) << 24);
     k = Math.imul(k, c1);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, c2);
@@ -33,9 +45,9 @@ export function murmur3x86_32(s: string, seed = 0): number {
   const rest = n & 3;
   if (rest > 0) {
     let k = 0;
-    if (rest === 3) k ^= (bytes[tail + 2] as number) << 16;
-    if (rest >= 2) k ^= (bytes[tail + 1] as number) << 8;
-    k ^= bytes[tail] as number;
+    if (rest === 3) k ^= byte(tail + 2) << 16;
+    if (rest >= 2) k ^= byte(tail + 1) << 8;
+    k ^= byte(tail);
     k = Math.imul(k, c1);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, c2);
@@ -77,4 +89,46 @@ export type HoldoutArm = 'holdout' | 'exposed';
 /** `inHoldout` as an arm label, for tagging events. */
 export function holdoutArm(experimentId: string, personId: string, share: number): HoldoutArm {
   return inHoldout(experimentId, personId, share) ? 'holdout' : 'exposed';
+}
+
+/** The id an experiment hashes: the key the ad platform's exclusion audience is built from. */
+export const EXPERIMENT_UNITS = ['userId', 'accountId'] as const;
+export type ExperimentUnit = (typeof EXPERIMENT_UNITS)[number];
+
+/**
+ * One incrementality experiment (the `TOUCHLINE_EXPERIMENTS` setting holds a list): from `start`
+ * on, a `share` of the units (people by `userId`, or accounts by `accountId`) is held out of a
+ * channel, or of one campaign (of one channel when both are given). `holdoutArm(id, unit, share)`
+ * decides who; the ad platform's exclusion list must be built with the same function.
+ */
+export const Experiment = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1–64 letters, digits, dot, underscore or dash'),
+    channel: z
+      .string()
+      .trim()
+      .min(1)
+      .transform((s) => s.toLowerCase())
+      .optional(),
+    campaign: z.string().min(1).optional(),
+    share: z.number().gt(0, 'must be above 0').lt(1, 'must be below 1'),
+    start: z.union([z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)), z.number().int().nonnegative()]),
+    unit: z.enum(EXPERIMENT_UNITS).default('userId'),
+  })
+  .strict()
+  .refine((e) => e.channel !== undefined || e.campaign !== undefined, { message: 'needs a channel, a campaign or both', path: ['channel'] });
+export type Experiment = z.infer<typeof Experiment>;
+
+/** A list of experiments with distinct ids. */
+export const Experiments = z.array(Experiment).superRefine((list, ctx) => {
+  const seen = new Set<string>();
+  list.forEach((e, i) => {
+    if (seen.has(e.id)) ctx.addIssue({ code: 'custom', message: `duplicate experiment id "${e.id}"`, path: [i, 'id'] });
+    seen.add(e.id);
+  });
+});
+
+/** Whether a touch on this channel and campaign is what the experiment holds people out of. */
+export function touchedByExperiment(e: Experiment, channel: string, campaign: string): boolean {
+  return (e.channel === undefined || e.channel === channel) && (e.campaign === undefined || e.campaign === campaign);
 }

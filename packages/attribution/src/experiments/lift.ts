@@ -1,4 +1,4 @@
-import type { ChannelCredit } from '@touchline/attribution';
+import type { ChannelCredit } from '../types.js';
 
 /** People of one arm of an experiment and how many of them converted. */
 export interface ArmCounts {
