@@ -12,6 +12,7 @@ import {
   shapleyAttribution,
   type ChannelCredit,
   type DataDrivenModel,
+  type DataDrivenOptions,
   type ModelName,
   type PathStats,
 } from '@touchline/attribution';
@@ -66,6 +67,15 @@ export interface SnapshotOptions {
 }
 
 export const DEFAULT_SNAPSHOT_OPTIONS: SnapshotOptions = { markovOrder: 1, minConversions: 100, minNullPaths: 100 };
+
+/**
+ * How the attributor fits the data-driven model: with the ln(touch count) block, so that the
+ * tenth impression of a channel is not worth as much as the first. On the simulator's scenarios
+ * (`npm run bench -- accuracy`, the row "as the attributor fits it") this moves the credit closer
+ * to the true incremental shares on every scenario. Journeys without any touch are not fitted:
+ * the journeys topic carries no empty null paths (see `fitDataDriven`'s `untouched`).
+ */
+export const ATTRIBUTOR_DATA_DRIVEN_OPTIONS: DataDrivenOptions = { frequency: true };
 
 function fallback(model: AlgorithmicModel, reason: string, linear: ChannelCredit[]): ModelFit {
   return { model, status: 'fallback_linear', reason, channelScores: new Map(), credits: linear };
@@ -133,7 +143,7 @@ export function computeSnapshot(stats: PathStats, seq: number, computedAt: numbe
   if (scarce) fits.set('data_driven', fallback('data_driven', scarce, linear));
   else if (nulls < opts.minNullPaths) fits.set('data_driven', fallback('data_driven', `${nulls} non-converting journeys with touches, needs ${opts.minNullPaths}`, linear));
   else {
-    const model = fitDataDriven(canonical);
+    const model = fitDataDriven(canonical, ATTRIBUTOR_DATA_DRIVEN_OPTIONS);
     if (model.degenerate) fits.set('data_driven', fallback('data_driven', 'the conversion model has nothing to learn (one outcome only)', linear));
     else {
       const r = dataDrivenAttribution(canonical, model);

@@ -271,6 +271,9 @@ describe('restart', () => {
     await attributor.tick();
     const live = attributor.state.snapshot;
     const stored = ports.storedSnapshot(live.seq);
+    // The data-driven fit carries its ln(touch count) block, and the stored snapshot keeps it.
+    expect(live.fits.get('data_driven')!.dataDriven!.frequency).toBe(true);
+    expect(stored.fits.get('data_driven')!.dataDriven!.frequency).toBe(true);
     expect(sameFits(live, stored)).toBe(true);
     for (const j of feed.journeys.values()) {
       const channels = j.touches.map((t) => t.channel);
