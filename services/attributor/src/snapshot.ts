@@ -70,12 +70,13 @@ export const DEFAULT_SNAPSHOT_OPTIONS: SnapshotOptions = { markovOrder: 1, minCo
 
 /**
  * How the attributor fits the data-driven model: with the ln(touch count) block, so that the
- * tenth impression of a channel is not worth as much as the first. On the simulator's scenarios
- * (`npm run bench -- accuracy`, the row "as the attributor fits it") this moves the credit closer
- * to the true incremental shares on every scenario. Journeys without any touch are not fitted:
- * the journeys topic carries no empty null paths (see `fitDataDriven`'s `untouched`).
+ * tenth impression of a channel is not worth as much as the first, and without the first- and
+ * last-touch indicators, which describe where a channel sits rather than what it does (see
+ * `DataDrivenOptions.position`). On the simulator's scenarios (`npm run bench -- accuracy`) both
+ * move the credit closer to the true incremental shares. Journeys without any touch are not
+ * fitted: the journeys topic carries no empty null paths (see `fitDataDriven`'s `untouched`).
  */
-export const ATTRIBUTOR_DATA_DRIVEN_OPTIONS: DataDrivenOptions = { frequency: true };
+export const ATTRIBUTOR_DATA_DRIVEN_OPTIONS: DataDrivenOptions = { frequency: true, position: false };
 
 function fallback(model: AlgorithmicModel, reason: string, linear: ChannelCredit[]): ModelFit {
   return { model, status: 'fallback_linear', reason, channelScores: new Map(), credits: linear };
@@ -251,6 +252,7 @@ export function snapshotRows(s: ModelSnapshot): SnapshotRow[] {
             ...(dd.frequency ? { frequency: b[1 + 3 * n + (dd.pairwise ? n * n : 0) + c] } : {}),
             pairwise: dd.pairwise,
             with_frequency: dd.frequency === true,
+            with_position: dd.position !== false,
             l2: dd.l2,
             iterations: dd.iterations,
             gradient_norm: dd.gradientNorm,
@@ -283,6 +285,8 @@ interface ParamsJson {
   frequency?: number;
   pairwise?: boolean;
   with_frequency?: boolean;
+  /** Absent in snapshots stored before the option existed: they used the indicators. */
+  with_position?: boolean;
   l2?: number;
   iterations?: number;
   gradient_norm?: number;
@@ -332,6 +336,7 @@ export function snapshotFromRows(rows: readonly SnapshotRow[]): ModelSnapshot {
         coefficients: b,
         pairwise,
         frequency,
+        position: p0.with_position !== false,
         l2: p0.l2 ?? 0,
         iterations: p0.iterations ?? 0,
         gradientNorm: p0.gradient_norm ?? 0,

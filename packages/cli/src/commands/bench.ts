@@ -85,6 +85,8 @@ export class BenchUsageError extends Error {}
 function fmt(x: number): string {
   if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
   if (Math.abs(x) >= 10) return x.toFixed(1);
+  // Shares and distances (accuracy) differ in the third decimal.
+  if (Math.abs(x) < 1) return x.toFixed(3);
   return x.toFixed(2);
 }
 
