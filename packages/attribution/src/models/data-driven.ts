@@ -138,8 +138,8 @@ const softplus = (z: number): number => Math.max(z, 0) + Math.log1p(Math.exp(-Ma
  * `position` is false) and pairwise order ("a before b") indicators — the bagged logistic model
  * of Shao & Li 2011 ("Data-driven multi-touch attribution models", KDD), without bagging, with
  * order features added in the spirit of Google Analytics 4's data-driven attribution, and
- * optionally ln(touch count) per channel. Each aggregated path is a binomial observation (conversions successes out
- * of conversions + nulls).
+ * optionally ln(touch count) per channel. Each aggregated path is a binomial observation
+ * (conversions successes out of conversions + nulls).
  *
  * Journeys without any touch (`stats.untouched`) are left out on purpose: a tracker sees every
  * conversion but never sees a person who had no event at all, so the untouched conversion rate it

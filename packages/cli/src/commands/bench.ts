@@ -16,7 +16,10 @@ export interface BenchRow {
 
 export interface BenchStage {
   describe: string;
-  /** `flags`: the command's `--name=value` arguments, by name; a stage refuses the ones it does not know. */
+  /**
+   * `flags`: the command's `--name=value` arguments, by name. A stage that takes flags refuses the
+   * ones it does not know with a `BenchUsageError`; the others ignore them.
+   */
   run(opts: { quick: boolean; log: (line: string) => void; flags?: ReadonlyMap<string, string> }): Promise<BenchRow[]>;
 }
 
