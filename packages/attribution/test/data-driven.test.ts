@@ -221,3 +221,42 @@ describe('data-driven options: untouched journeys and frequency', () => {
     cg.coefficients.forEach((b, i) => expect(Math.abs(b - dense.coefficients[i]!)).toBeLessThan(1e-7));
   });
 });
+
+describe('data-driven option: no first- and last-touch indicators', () => {
+  /** Two channels in random order; conversion depends on which are present, never on the order. */
+  function unordered(n: number, seed: number): PathStats {
+    const rng = mulberry32(seed);
+    const s = new PathStats();
+    for (let j = 0; j < n; j++) {
+      const path = ['search', 'social'].filter(() => rng() < 0.7);
+      if (path.length === 2 && rng() < 0.5) path.reverse();
+      const z = -2 + (path.includes('search') ? 1 : 0) + (path.includes('social') ? 0.3 : 0);
+      const converted = rng() < sigmoid(z);
+      s.add(path, converted ? 1 : 0, converted ? 1 : 0, converted ? 0 : 1);
+    }
+    return s;
+  }
+  const stats = unordered(40_000, 5);
+  const n = 2;
+  const firstAndLast = (b: Float64Array) => [...b.slice(1 + n, 1 + 3 * n)];
+
+  it('keeps the coefficient layout with the first and last blocks at exactly 0', () => {
+    const withPos = fitDataDriven(stats, { untouched: true, pairwise: false });
+    const without = fitDataDriven(stats, { untouched: true, pairwise: false, position: false });
+    expect(without.position).toBe(false);
+    expect(without.coefficients.length).toBe(withPos.coefficients.length);
+    expect(firstAndLast(without.coefficients)).toEqual([0, 0, 0, 0]);
+    // With them, single-channel paths put weight on the indicators (first = last = the channel).
+    expect(firstAndLast(withPos.coefficients).some((b) => Math.abs(b) > 1e-3)).toBe(true);
+  });
+
+  it('then predicts and credits a path the same whichever channel comes first', () => {
+    const m = fitDataDriven(stats, { untouched: true, pairwise: false, position: false });
+    expect(predictConversion(m, ['search', 'social'])).toBe(predictConversion(m, ['social', 'search']));
+    const forward = dataDrivenWeights(m, [{ channel: 'search' }, { channel: 'social' }]);
+    const backward = dataDrivenWeights(m, [{ channel: 'social' }, { channel: 'search' }]);
+    expect(forward[0]!).toBeCloseTo(backward[1]!, 12);
+    expect(forward[1]!).toBeCloseTo(backward[0]!, 12);
+    expect(forward[0]!).toBeGreaterThan(forward[1]!);
+  });
+});

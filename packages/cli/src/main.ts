@@ -13,7 +13,8 @@ const USAGE = `touchline <command>
                              credit aggregated paths (ChannelAttribution format), JSON lines out
   simulate [--scenario S] [--seed N] (--offline [--report json] | --url U --key K [--rate N])
                              simulated market with known effects: accuracy of every model, or a live feed
-  bench [stage]              run benchmarks (see docs/benchmarks.md)
+  bench [stage ...] [--quick] [--scenario=S1,S2] [--seeds=1,2]
+                             run benchmarks (see docs/benchmarks.md); --scenario and --seeds: accuracy only
 `;
 
 async function main(argv: string[]): Promise<number> {

@@ -64,14 +64,15 @@ export class JourneyCredit {
 /**
  * The algorithmic models on the path statistics: Markov order 1, Shapley, ordered Shapley,
  * data-driven. The statistics hold every known unit, so the data-driven model fits the untouched
- * ones as the empty path.
+ * ones as the empty path; it is fitted as the attributor fits it otherwise (touch counts, no
+ * first- and last-touch indicators).
  */
 export function creditPathModels(stats: PathStats): ModelCredit[] {
   return [
     { model: 'markov', credits: markovAttribution(stats, { order: 1 }).credits },
     { model: 'shapley', credits: shapleyAttribution(stats).credits },
     { model: 'shapley_ordered', credits: orderedShapleyAttribution(stats).credits },
-    { model: 'data_driven', credits: dataDrivenAttribution(stats, fitDataDriven(stats, { untouched: true, frequency: true })).credits },
+    { model: 'data_driven', credits: dataDrivenAttribution(stats, fitDataDriven(stats, { untouched: true, frequency: true, position: false })).credits },
   ];
 }
 

@@ -22,6 +22,7 @@ import { WarehouseAttributorStore } from './store.js';
 export { ALL_MODELS, creditJourney, creditMessage, journeyWeights, targetOf, type CreditTarget } from './credit.js';
 export {
   ALGORITHMIC_MODELS,
+  ATTRIBUTOR_DATA_DRIVEN_OPTIONS,
   EMPTY_SNAPSHOT,
   computeSnapshot,
   creditMove,

@@ -290,6 +290,12 @@ describe('restart', () => {
     await attributor.tick();
     const live = attributor.state.snapshot;
     const stored = ports.storedSnapshot(live.seq);
+    // The data-driven fit carries its ln(touch count) block and no first/last indicators, and the
+    // stored snapshot says so.
+    for (const s of [live, stored]) {
+      expect(s.fits.get('data_driven')!.dataDriven!.frequency).toBe(true);
+      expect(s.fits.get('data_driven')!.dataDriven!.position).toBe(false);
+    }
     expect(sameFits(live, stored)).toBe(true);
     for (const j of feed.journeys.values()) {
       const channels = j.touches.map((t) => t.channel);

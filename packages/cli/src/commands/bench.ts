@@ -1,9 +1,10 @@
 import { cpus, totalmem } from 'node:os';
 
 /**
- * `touchline bench [stage ...] [--quick]`: each stage measures one part of Touchline together with a
- * raw baseline in the same run (the machine is shared and noisy, so ratios say more than absolute
- * numbers). Results print as a markdown table for docs/benchmarks.md.
+ * `touchline bench [stage ...] [--quick] [--name=value ...]`: each stage measures one part of
+ * Touchline together with a raw baseline in the same run (the machine is shared and noisy, so
+ * ratios say more than absolute numbers). Results print as a markdown table for
+ * docs/benchmarks.md. `--name=value` flags are handed to the stages (e.g. accuracy's `--scenario`).
  */
 export interface BenchRow {
   metric: string;
@@ -15,7 +16,11 @@ export interface BenchRow {
 
 export interface BenchStage {
   describe: string;
-  run(opts: { quick: boolean; log: (line: string) => void }): Promise<BenchRow[]>;
+  /**
+   * `flags`: the command's `--name=value` arguments, by name. A stage that takes flags refuses the
+   * ones it does not know with a `BenchUsageError`; the others ignore them.
+   */
+  run(opts: { quick: boolean; log: (line: string) => void; flags?: ReadonlyMap<string, string> }): Promise<BenchRow[]>;
 }
 
 const STAGES: Record<string, () => Promise<BenchStage>> = {
@@ -33,6 +38,14 @@ export function registerBenchStage(name: string, load: () => Promise<BenchStage>
 
 export async function benchCommand(args: string[]): Promise<number> {
   const quick = args.includes('--quick');
+  const flags = new Map(
+    args
+      .filter((a) => a.startsWith('--') && a.includes('='))
+      .map((a) => {
+        const at = a.indexOf('=');
+        return [a.slice(2, at), a.slice(at + 1)] as const;
+      }),
+  );
   const names = args.filter((a) => !a.startsWith('--'));
   const unknown = names.filter((n) => !(n in STAGES));
   if (unknown.length) {
@@ -49,8 +62,16 @@ export async function benchCommand(args: string[]): Promise<number> {
   for (const name of selected) {
     const stage = await STAGES[name]!();
     log(`bench ${name}: ${stage.describe}`);
-    const rows = await stage.run({ quick, log });
-    out.push(`### ${name}`, '', `command: \`npm run bench -- ${name}${quick ? ' --quick' : ''}\``, '', '| metric | value | raw baseline (same run) | ratio |', '| --- | --- | --- | --- |');
+    let rows: BenchRow[];
+    try {
+      rows = await stage.run({ quick, log, flags });
+    } catch (e) {
+      if (!(e instanceof BenchUsageError)) throw e;
+      process.stderr.write(`bench ${name}: ${e.message}\n`);
+      return 2;
+    }
+    const given = [...flags].map(([k, v]) => ` --${k}=${v}`).join('');
+    out.push(`### ${name}`, '', `command: \`npm run bench -- ${name}${quick ? ' --quick' : ''}${given}\``, '', '| metric | value | raw baseline (same run) | ratio |', '| --- | --- | --- | --- |');
     for (const r of rows) {
       const ratio = r.baseline && r.baseline.value !== 0 ? `${(r.value / r.baseline.value).toFixed(2)}×` : '';
       out.push(`| ${r.metric} | ${fmt(r.value)} ${r.unit} | ${r.baseline ? `${r.baseline.what}: ${fmt(r.baseline.value)} ${r.unit}` : ''} | ${ratio} |`);
@@ -61,9 +82,14 @@ export async function benchCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+/** A stage was given a flag or value it cannot use: the command answers with the message and exit code 2. */
+export class BenchUsageError extends Error {}
+
 function fmt(x: number): string {
   if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
   if (Math.abs(x) >= 10) return x.toFixed(1);
+  // Shares and distances (accuracy) differ in the third decimal.
+  if (Math.abs(x) < 1) return x.toFixed(3);
   return x.toFixed(2);
 }
 

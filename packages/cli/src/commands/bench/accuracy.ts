@@ -1,7 +1,40 @@
-import { ALGORITHMIC_MODELS, getScenario, SCENARIO_NAMES, simulateOffline, type ReportModel, type Scenario } from '@touchline/simulator';
-import type { BenchRow, BenchStage } from '../bench.js';
+import { dataDrivenAttribution, fitDataDriven } from '@touchline/attribution';
+import { ATTRIBUTOR_DATA_DRIVEN_OPTIONS } from '@touchline/attributor';
+import { accuracyOf, ALGORITHMIC_MODELS, getScenario, SCENARIO_NAMES, simulateOffline, type ReportModel, type Scenario, type SimulationRun } from '@touchline/simulator';
+import { z } from 'zod';
+import { BenchUsageError, type BenchRow, type BenchStage } from '../bench.js';
 
 const SEEDS = [1, 2, 3];
+
+const commaList = z.string().transform((s) => s.split(',').filter((x) => x !== ''));
+const atLeastOne = 'give at least one value, comma-separated';
+
+/** `--scenario=b2b,synergy` and `--seeds=1,2`: run part of the bench while working on one case. */
+const AccuracyFlags = z
+  .object({
+    scenario: commaList
+      .pipe(z.array(z.enum(SCENARIO_NAMES as [string, ...string[]], { error: (i) => `unknown scenario ${JSON.stringify(i.input)}; scenarios: ${SCENARIO_NAMES.join(', ')}` })).min(1, atLeastOne))
+      .optional(),
+    seeds: commaList.pipe(z.array(z.string().regex(/^\d+$/, 'seeds are non-negative integers').transform(Number)).min(1, atLeastOne)).optional(),
+  })
+  .strict();
+
+function parseFlags(flags: ReadonlyMap<string, string> | undefined): z.infer<typeof AccuracyFlags> {
+  const r = AccuracyFlags.safeParse(Object.fromEntries(flags ?? []));
+  if (r.success) return r.data;
+  throw new BenchUsageError(r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown flag ${i.keys.map((k) => `--${k}`).join(', ')}; flags: --scenario, --seeds` : `--${String(i.path[0])}: ${i.message}`)).join('; '));
+}
+
+/**
+ * The data-driven credit as the streaming attributor computes it from the same path statistics
+ * (`ATTRIBUTOR_DATA_DRIVEN_OPTIONS`, canonical path order): it has no empty null paths to fit, so
+ * this is what a deployment gets today, beside the offline fit that knows every untouched unit.
+ */
+function attributorDataDriven(run: SimulationRun): number {
+  const stats = run.stats.canonical();
+  const credits = dataDrivenAttribution(stats, fitDataDriven(stats, ATTRIBUTOR_DATA_DRIVEN_OPTIONS)).credits;
+  return accuracyOf({ model: 'data_driven', credits }, run.truth).tvd;
+}
 
 /**
  * Accuracy of every attribution model against a known truth: each named scenario of the
@@ -9,18 +42,22 @@ const SEEDS = [1, 2, 3];
  * with the true share of incremental conversions (from re-running the same population with each
  * channel removed, common random numbers) as a total variation distance. Per scenario and model:
  * the mean TVD over the seeds (the worst seed in the metric's name), with last-touch's as the
- * baseline; then two reference points: the truth's own noise (realised vs expected true shares),
+ * baseline; the data-driven model once more as the streaming attributor fits it (no untouched
+ * units); then two reference points: the truth's own noise (realised vs expected true shares),
  * and an oracle that compares, channel by channel, the units the simulator randomly targeted with
  * those it did not — what a perfect experiment on every channel would measure with this many
- * units, i.e. how much of a model's TVD is sampling noise. `--quick`: one seed.
+ * units, i.e. how much of a model's TVD is sampling noise. `--quick`: one seed;
+ * `--scenario=a,b` and `--seeds=1,2` narrow the run.
  */
 const stage: BenchStage = {
   describe: 'TVD of every model from the true share of incremental conversions, per simulated scenario',
-  async run({ quick, log }) {
-    const seeds = quick ? SEEDS.slice(0, 1) : SEEDS;
+  async run({ quick, log, flags }) {
+    const parsed = parseFlags(flags);
+    const seeds = parsed.seeds ?? (quick ? SEEDS.slice(0, 1) : SEEDS);
     const rows: BenchRow[] = [];
-    for (const name of SCENARIO_NAMES) {
+    for (const name of parsed.scenario ?? SCENARIO_NAMES) {
       const tvds = new Map<ReportModel, number[]>();
+      const live: number[] = [];
       const floors: number[] = [];
       const oracle: number[] = [];
       for (const seed of seeds) {
@@ -31,11 +68,12 @@ const stage: BenchStage = {
         floors.push(run.floors.truthNoise);
         oracle.push(run.floors.randomisedComparison);
         for (const a of run.accuracy) tvds.set(a.model, [...(tvds.get(a.model) ?? []), a.tvd]);
+        live.push(attributorDataDriven(run));
         const best = [...run.accuracy].filter((a) => (ALGORITHMIC_MODELS as readonly string[]).includes(a.model)).sort((x, y) => x.tvd - y.tvd)[0];
         log(
           `  ${name} seed ${seed}: ${run.units.toLocaleString('en-US')} units, ${t.conversions.toLocaleString('en-US')} conversions, ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
-            `best algorithmic ${best?.model} ${best?.tvd.toFixed(3)}, last_touch ${run.accuracy.find((a) => a.model === 'last_touch')?.tvd.toFixed(3)}, ` +
-            `oracle ${run.floors.randomisedComparison.toFixed(3)}`,
+            `best algorithmic ${best?.model} ${best?.tvd.toFixed(3)}, data_driven as the attributor fits it ${live[live.length - 1]?.toFixed(3)}, ` +
+            `last_touch ${run.accuracy.find((a) => a.model === 'last_touch')?.tvd.toFixed(3)}, oracle ${run.floors.randomisedComparison.toFixed(3)}`,
         );
       }
       const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
@@ -48,6 +86,12 @@ const stage: BenchStage = {
           ...(model === 'last_touch' ? {} : { baseline: { what: 'last_touch', value: lastTouch } }),
         });
       }
+      rows.push({
+        metric: `${name}: data_driven as the streaming attributor fits it, no untouched units (mean of ${live.length} seeds; worst ${Math.max(...live).toFixed(3)})`,
+        value: mean(live),
+        unit: '',
+        baseline: { what: 'last_touch', value: lastTouch },
+      });
       rows.push({ metric: `${name}: truth's own noise, TVD(realised, expected true shares)`, value: mean(floors), unit: '' });
       rows.push({ metric: `${name}: oracle experiment, targeted vs not targeted per channel (sampling noise at this size)`, value: mean(oracle), unit: '' });
     }
