@@ -34,6 +34,7 @@ export {
   type ModelAccuracy,
   type ChannelShare,
 } from './attribution.js';
+export { PipelineObserver, pipelineSettingsFor, type PipelineObservation } from './pipeline.js';
 export { simulateOffline, type SimulationRun, type RunOptions, type ExperimentResult, type Floors } from './run.js';
 export {
   estimateLift,
