@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { creditJourney } from '@touchline/attributor';
 import { ALGORITHMIC_MODELS, createWorld, JOURNEY_MODELS, pipelineSettingsFor, sendLive, simulateOffline, type ChannelSpec, type Scenario } from '@touchline/simulator';
 import { startTouchlineProcess, waitFor, type RunningTouchline } from '../support/process.js';
 
@@ -131,6 +132,14 @@ describe.skipIf(!brokers)('live run through ingest = offline run on the same see
     expect(pipeline.journeys.length).toBeGreaterThan(200);
     expect(pipeline.nullPaths.filter((n) => n.untouched === true).length).toBeGreaterThan(0);
 
+    // Per conversion and algorithmic model, the weights of each touch under the offline fit.
+    const weightsUnderFit = new Map<string, Map<string, number>>();
+    for (const j of pipeline.journeys) {
+      for (const c of creditJourney(j, { models: ALGORITHMIC_MODELS, halfLifeDays: 7, snapshot: pipeline.snapshot })) {
+        weightsUnderFit.set(`${c.conversionId}\u0000${c.model}`, new Map(c.shares.map((x) => [x.touchpointId, x.weight] as const)));
+      }
+    }
+
     const sent = await sendLive(createWorld(scenario, SEED), { url: t.url, key: WRITE, rate: 20_000, progress: null });
     expect(sent.rejected).toBe(0);
     expect(sent.units).toBe(scenario.units);
@@ -154,25 +163,39 @@ describe.skipIf(!brokers)('live run through ingest = offline run on the same see
            WHERE seq = (SELECT max(seq) FROM touchline.model_snapshots)`,
         );
         const seq = rows[0]?.seq;
-        if (seq === undefined) return undefined;
+        if (seq === undefined) throw new Error('no snapshot yet');
+        const s = pipeline.snapshot;
         for (const r of rows) {
-          if (Number(r.conversions) !== pipeline.snapshot.conversions || Number(r.null_journeys) !== pipeline.snapshot.nulls) return undefined;
-          const fit = pipeline.snapshot.fits.get(r.model as (typeof ALGORITHMIC_MODELS)[number]);
-          if (r.status !== fit?.status) return undefined;
+          const at = `snapshot ${seq} ${r.model} ${r.channel}`;
+          if (Number(r.conversions) !== s.conversions || Number(r.null_journeys) !== s.nulls) {
+            throw new Error(`${at}: ${r.conversions} conversions, ${r.null_journeys} null journeys; offline ${s.conversions}, ${s.nulls}`);
+          }
+          const fit = s.fits.get(r.model as (typeof ALGORITHMIC_MODELS)[number]);
+          if (r.status !== fit?.status) throw new Error(`${at}: ${r.status}, offline ${fit?.status}`);
           const want = fit.channelScores.get(r.channel) ?? 0;
-          if (Math.abs(r.score - want) > TOLERANCE * Math.max(1, Math.abs(want))) return undefined;
+          if (Math.abs(r.score - want) > TOLERANCE * Math.max(1, Math.abs(want))) throw new Error(`${at}: score ${r.score}, offline ${want}`);
         }
-        const [stale] = await sql<{ n: string }>(
-          `SELECT count() AS n FROM (
+        // Credit from an older snapshot is settled only when the new fit gives it the same weights
+        // (the attributor rewrites credit that moves at all, and nothing else).
+        const stale = await sql<{ conversion_id: string; model: string; seq: string; ids: string[]; weights: number[] }>(
+          `SELECT conversion_id, model, seq, ids, weights FROM (
              SELECT conversion_id, model, argMax(snapshot_seq, version) AS seq, argMax(retracted, version) AS gone
              FROM touchline.credits WHERE model IN (${algorithmic}) GROUP BY conversion_id, model
            ) AS b INNER JOIN (
-             SELECT conversion_id, model, uniqExact(channel) AS channels
+             SELECT conversion_id, model, uniqExact(channel) AS channels, groupArray(touchpoint_id) AS ids, groupArray(weight) AS weights
              FROM touchline.credits_current WHERE model IN (${algorithmic}) GROUP BY conversion_id, model
            ) AS c USING (conversion_id, model)
            WHERE gone = 0 AND channels >= 2 AND seq != ${Number(seq)}`,
         );
-        return Number(stale!.n) === 0 ? Number(seq) : undefined;
+        const moved = stale.filter((c) => {
+          const want = weightsUnderFit.get(`${c.conversion_id}\u0000${c.model}`);
+          return !want || c.ids.some((id, i) => want.get(id) !== c.weights[i]);
+        });
+        if (moved.length > 0) {
+          const c = moved[0]!;
+          throw new Error(`${moved.length} credits not yet restated under snapshot ${seq}, e.g. ${c.conversion_id} ${c.model} (snapshot ${c.seq})`);
+        }
+        return Number(seq);
       },
       120_000,
       'the attributor to settle on the fit of the final statistics',
