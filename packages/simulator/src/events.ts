@@ -4,9 +4,9 @@ import type { ChannelSpec, Scenario, TouchInteraction } from './scenario.js';
 import { runPrefix, touchId, type SimMember, type SimUnit, type World } from './world.js';
 
 /**
- * Events of the v1 HTTP contract (packages/contracts `Event`), as the simulator sends them. The
- * simulator depends only on the attribution and contracts packages; these are plain shapes, the cli's
- * tests validate them against the contract's schema.
+ * Events of the v1 HTTP contract (packages/contracts `Event`), as the simulator sends them: plain
+ * shapes, which the cli's tests validate against the contract's schema (and the pipeline
+ * observation passes through ingest's normaliser).
  */
 export interface SimContext {
   ip?: string;

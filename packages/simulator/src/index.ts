@@ -10,6 +10,8 @@
  * - `simulateOffline` runs a scenario once through: ground truth by removal (`TruthAccumulator`),
  *   the journeys and path statistics a pipeline would see (`Observer`), every model's credit and
  *   its total variation distance from the truth, holdout lifts, the incrementality-calibrated model.
+ *   With `observation: 'pipeline'` the journeys and credit come from Touchline's own ingest,
+ *   stitcher and attributor state run in process (`PipelineObserver`): what a live run settles to.
  * - `unitEvents` / `costEvents`: the v1 HTTP events of a world; `sendLive` posts them to a running
  *   Touchline (the only I/O here); `liveFeed` is an endless, pure feed for demos.
  * - `inHoldout` / `holdoutArm`: the deterministic holdout assignment, shared with ingest.
@@ -34,6 +36,7 @@ export {
   type ModelAccuracy,
   type ChannelShare,
 } from './attribution.js';
+export { PipelineObserver, pipelineSettingsFor, type PipelineObservation } from './pipeline.js';
 export { simulateOffline, type SimulationRun, type RunOptions, type ExperimentResult, type Floors } from './run.js';
 export {
   estimateLift,

@@ -39,6 +39,10 @@ export function conversionIdOf(unit: SimUnit): string {
  * counted only people with an event inside the period would miss the non-converters nothing ever
  * touched, and then no path model could tell what a channel adds to no touch at all.) Bots are
  * included like anyone else: they are what the pipeline sees.
+ *
+ * This is the `model` observation, which the accuracy bench scores. Its null paths are not the
+ * stitcher's (which lays them from a person's first event and knows only people with events):
+ * what the pipeline itself computes is `PipelineObserver` (pipeline.ts).
  */
 export class Observer {
   readonly stats = new PathStats();

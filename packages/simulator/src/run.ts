@@ -1,6 +1,18 @@
 import type { PathStats } from '@touchline/attribution';
-import { accuracyOf, creditPathModels, JourneyCredit, shares, totalVariationDistance, type ModelAccuracy, type ModelCredit } from './attribution.js';
+import {
+  accuracyOf,
+  ALGORITHMIC_MODELS,
+  creditPathModels,
+  JOURNEY_MODELS,
+  JourneyCredit,
+  shares,
+  totalVariationDistance,
+  type ModelAccuracy,
+  type ModelCredit,
+} from './attribution.js';
+import { costEvents, unitEvents } from './events.js';
 import { Observer, type SimJourney } from './journeys.js';
+import { PipelineObserver, pipelineSettingsFor, type PipelineObservation } from './pipeline.js';
 import { estimateLift, incrementalityCalibrated, type LiftEstimate } from '@touchline/attribution';
 import { conversionModel, conversionTime, cumulativeHazard, withTouches, type ConversionModel } from './outcome.js';
 import type { HoldoutExperiment, Scenario } from './scenario.js';
@@ -27,13 +39,15 @@ export interface SimulationRun {
   touches: number;
   truth: GroundTruth;
   stats: PathStats;
-  /** Converting journeys (only with `keepJourneys`). */
+  /** Converting journeys (only with `keepJourneys`, under the `model` observation). */
   journeys: SimJourney[];
   credits: ModelCredit[];
   accuracy: ModelAccuracy[];
   experiments: ExperimentResult[];
   /** How precisely this run can judge a model at all (see `Floors`). */
   floors: Floors;
+  /** With `observation: 'pipeline'`: what Touchline's stages hold at the end (see `PipelineObserver`). */
+  pipeline?: PipelineObservation;
 }
 
 /**
@@ -58,6 +72,15 @@ export interface RunOptions {
   confidence?: number;
   /** Called every 10,000 units with (done, total). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * How journeys and credit are observed. `model` (default): the `Observer`'s definition, every
+   * unit with one null path, algorithmic models fitted on aggregate path statistics. `pipeline`:
+   * the world's events through Touchline's own ingest, stitcher and attributor state in process
+   * (`PipelineObserver`), so the credit is what a live run settles to.
+   */
+  observation?: 'model' | 'pipeline';
+  /** Settings of the pipeline observation, as environment variables (default `pipelineSettingsFor(scenario)`). */
+  settings?: Record<string, string>;
 }
 
 /** Accumulates one experiment over the units: arm counts and the counterfactual effect. */
@@ -125,7 +148,9 @@ export function simulateOffline(scenario: Scenario, seed: number, options: RunOp
   const model = conversionModel(scenario);
   const truth = new TruthAccumulator(model, world.channels);
   const journeyCredit = new JourneyCredit();
+  const pipeline = options.observation === 'pipeline' ? new PipelineObserver(options.settings ?? pipelineSettingsFor(scenario), [...JOURNEY_MODELS, ...ALGORITHMIC_MODELS]) : undefined;
   const observer = new Observer(world, { keepJourneys: options.keepJourneys ?? false, onJourney: (j) => journeyCredit.add(j) });
+  if (pipeline) for (const e of costEvents(world)) pipeline.add(e);
   const experiments = (scenario.holdouts ?? []).map((h) => new ExperimentAccumulator(h, world.channels, model));
   const n = world.channels.length;
   const targeted = { units: new Float64Array(n), conversions: new Float64Array(n) };
@@ -138,7 +163,8 @@ export function simulateOffline(scenario: Scenario, seed: number, options: RunOp
     touches += unit.touches.length;
     const T = conversionTime(model, unit);
     truth.add(unit, T);
-    observer.add(unit, T);
+    if (pipeline) for (const e of unitEvents(world, unit, T)) pipeline.add(e);
+    else observer.add(unit, T);
     for (const e of experiments) e.add(unit, T);
     if (!unit.fraud) {
       regularUnits++;
@@ -155,7 +181,8 @@ export function simulateOffline(scenario: Scenario, seed: number, options: RunOp
   }
   options.onProgress?.(world.unitCount, world.unitCount);
   const groundTruth = truth.result();
-  const credits = [...creditPathModels(observer.stats), ...journeyCredit.result()];
+  const observed = pipeline?.result();
+  const credits = observed ? observed.credits : [...creditPathModels(observer.stats), ...journeyCredit.result()];
   const results = experiments.map((e) => e.result(options.confidence ?? 0.95));
   if (results.length) {
     const dd = credits.find((c) => c.model === 'data_driven') as ModelCredit;
@@ -185,11 +212,12 @@ export function simulateOffline(scenario: Scenario, seed: number, options: RunOp
     units: world.unitCount,
     touches,
     truth: groundTruth,
-    stats: observer.stats,
+    stats: observed ? observed.stats : observer.stats,
     journeys: observer.journeys,
     credits,
     accuracy: credits.map((c) => accuracyOf(c, groundTruth)),
     experiments: results,
     floors,
+    ...(observed ? { pipeline: observed } : {}),
   };
 }

@@ -2,7 +2,6 @@ import { createWriteStream } from 'node:fs';
 import {
   conversionModel,
   conversionTime,
-  conversionWindowsFor,
   costEvents,
   createWorld,
   getScenario,
@@ -10,6 +9,7 @@ import {
   SCENARIO_NAMES,
   DEFAULT_SCENARIO,
   Observer,
+  pipelineSettingsFor,
   sendLive,
   simulateOffline,
   simulationReport,
@@ -26,7 +26,9 @@ const USAGE = `usage: touchline simulate [--scenario ${SCENARIO_NAMES.join('|')}
 
 Simulates a market whose causal effects are known (default scenario: ${DEFAULT_SCENARIO}, seed 1).
 
-  --offline          attribute in process with every model and compare with the true share of
+  --offline          run the events through Touchline's ingest, stitcher and attributor in
+                     process (the credit a live run settles to under the settings a --url run
+                     prints) and compare every model with the true share of
                      incremental conversions; --report json prints one JSON object:
                      {"scenario":…,"seed":…,"models":[{"model":…,"tvd":…,"channels":[{"channel":…,
                      "attributed_share":…,"true_share":…}]}]}; --report table (default) a summary
@@ -220,7 +222,7 @@ export async function simulateCommand(args: string[], out: NodeJS.WritableStream
   }
   const a = parsed.args;
   if (a.mode === 'offline') {
-    const run = simulateOffline(a.scenario, a.seed);
+    const run = simulateOffline(a.scenario, a.seed, { observation: 'pipeline' });
     if (a.events || a.journeys) await writeFiles(a);
     await write(out, a.report === 'json' ? `${JSON.stringify(simulationReport(run))}\n` : table(run));
     return 0;
@@ -234,14 +236,16 @@ export async function simulateCommand(args: string[], out: NodeJS.WritableStream
       ...(a.duration !== undefined ? { durationSeconds: a.duration } : {}),
       progress: progress as ProgressSink,
     });
-    const windows = JSON.stringify(conversionWindowsFor(a.scenario));
-    const summary = { scenario: a.scenario.name, seed: a.seed, live: result, settings: { TOUCHLINE_CONVERSION_WINDOWS: windows } };
+    const settings = pipelineSettingsFor(a.scenario);
+    const summary = { scenario: a.scenario.name, seed: a.seed, live: result, settings };
     await write(
       out,
       a.report === 'json'
         ? `${JSON.stringify(summary)}\n`
         : `sent ${result.sent} events of ${result.units}/${result.unitsTotal} units in ${result.seconds.toFixed(1)} s: ${result.accepted} accepted, ${result.rejected} rejected${result.rejections.length ? ` (${result.rejections.join('; ')})` : ''}, ${result.retries} retries${result.stoppedBy === 'duration' ? ' (stopped by --duration)' : ''}\n` +
-            `journeys match the offline run's when Touchline runs with TOUCHLINE_CONVERSION_WINDOWS='${windows}'\n`,
+            `journeys and credit match the offline run's when Touchline runs with ${Object.entries(settings)
+              .map(([k, v]) => `${k}='${v}'`)
+              .join(' ')}\n`,
     );
     return 0;
   } catch (e) {
