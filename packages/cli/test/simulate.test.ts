@@ -82,6 +82,17 @@ describe('touchline simulate --offline --report json', () => {
     expect(table.stdout).toMatch(/holdout holdout-google_ads: exposed \d+\/\d+, held out \d+\/\d+; lift/);
   });
 
+  it('--observation model scores every unit\'s window straight into the models, apart from the pipeline\'s credit', async () => {
+    const args = ['--scenario', 'b2c', '--seed', '2', '--offline', '--report', 'json', '--units', '4000'];
+    const pipeline = JSON.parse((await run(args)).stdout) as Report;
+    const model = JSON.parse((await run([...args, '--observation', 'model'])).stdout) as Report;
+    expect(model.models.map((m) => m.model)).toEqual(pipeline.models.map((m) => m.model));
+    const share = (r: Report, name: string) => JSON.stringify(r.models.find((m) => m.model === name)!.channels);
+    // the true shares are the same world's; what the models see differs (units nothing touched, null paths)
+    expect(model.models[0]!.channels.map((c) => c.true_share)).toEqual(pipeline.models[0]!.channels.map((c) => c.true_share));
+    expect(share(model, 'data_driven')).not.toBe(share(pipeline, 'data_driven'));
+  });
+
   it('refuses bad arguments with exit code 2 and a reason', async () => {
     for (const [args, reason] of [
       [['--scenario', 'b2x', '--offline'], /unknown scenario "b2x"/],
@@ -92,6 +103,8 @@ describe('touchline simulate --offline --report json', () => {
       [['--offline', '--holdout', '2'], /--holdout must be a share/],
       [['--offline', '--fraud', 'tv'], /no channel "tv"/],
       [['--offline', '--report', 'xml'], /--report must be json or table/],
+      [['--offline', '--observation', 'journeys'], /--observation must be pipeline or model/],
+      [['--url', 'http://x', '--key', 'k', '--observation', 'model'], /--observation applies to an offline run/],
       [['--bogus'], /unknown argument/],
     ] as const) {
       const r = await run([...args]);

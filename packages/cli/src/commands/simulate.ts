@@ -21,7 +21,8 @@ import {
 
 const USAGE = `usage: touchline simulate [--scenario ${SCENARIO_NAMES.join('|')}] [--seed N] [--units N]
                           [--holdout SHARE] [--fraud CHANNEL[:BOTS]]
-                          (--offline [--report json|table] | --url URL --key KEY [--rate N] [--duration S])
+                          (--offline [--observation pipeline|model] [--report json|table]
+                           | --url URL --key KEY [--rate N] [--duration S])
                           [--events FILE] [--journeys FILE]
 
 Simulates a market whose causal effects are known (default scenario: ${DEFAULT_SCENARIO}, seed 1).
@@ -32,6 +33,9 @@ Simulates a market whose causal effects are known (default scenario: ${DEFAULT_S
                      incremental conversions; --report json prints one JSON object:
                      {"scenario":…,"seed":…,"models":[{"model":…,"tvd":…,"channels":[{"channel":…,
                      "attributed_share":…,"true_share":…}]}]}; --report table (default) a summary
+  --observation      pipeline (default): the credit above; model: every unit's window straight
+                     into the models, touched or not (fast; what the accuracy bench scores, see
+                     docs/architecture.md "Accuracy against a known truth")
   --url, --key       send the events to a running Touchline (POST /v1/batch) instead, at --rate
                      events per second (default 200) for at most --duration seconds, with a
                      progress bar on stderr; batches of ≤500, retried on 429/503
@@ -47,6 +51,7 @@ interface SimulateArgs {
   scenario: Scenario;
   seed: number;
   mode: 'offline' | 'live';
+  observation: 'pipeline' | 'model';
   report: 'json' | 'table';
   url?: string;
   key?: string;
@@ -78,6 +83,7 @@ export function parseSimulateArgs(argv: readonly string[]): Parsed {
       case '--holdout':
       case '--fraud':
       case '--report':
+      case '--observation':
       case '--url':
       case '--key':
       case '--rate':
@@ -138,6 +144,9 @@ export function parseSimulateArgs(argv: readonly string[]): Parsed {
       return { ok: false, message: `--url: ${JSON.stringify(v.url)} is not a URL` };
     }
   }
+  const observation = v.observation ?? 'pipeline';
+  if (observation !== 'pipeline' && observation !== 'model') return { ok: false, message: `--observation must be pipeline or model, got ${JSON.stringify(observation)}` };
+  if (live && v.observation !== undefined) return { ok: false, message: '--observation applies to an offline run' };
   const report = v.report ?? 'table';
   if (report !== 'json' && report !== 'table') return { ok: false, message: `--report must be json or table, got ${JSON.stringify(report)}` };
   return {
@@ -146,6 +155,7 @@ export function parseSimulateArgs(argv: readonly string[]): Parsed {
       scenario,
       seed: (seed as number | undefined) ?? 1,
       mode: live ? 'live' : 'offline',
+      observation,
       report,
       ...(v.url !== undefined ? { url: v.url } : {}),
       ...(v.key !== undefined ? { key: v.key } : {}),
@@ -222,7 +232,7 @@ export async function simulateCommand(args: string[], out: NodeJS.WritableStream
   }
   const a = parsed.args;
   if (a.mode === 'offline') {
-    const run = simulateOffline(a.scenario, a.seed, { observation: 'pipeline' });
+    const run = simulateOffline(a.scenario, a.seed, { observation: a.observation });
     if (a.events || a.journeys) await writeFiles(a);
     await write(out, a.report === 'json' ? `${JSON.stringify(simulationReport(run))}\n` : table(run));
     return 0;
