@@ -10,7 +10,7 @@ import {
   type TouchpointMessage,
 } from '@touchline/contracts';
 import type { BusRecord } from '@touchline/platform';
-import { ChannelGrouper } from './channel.js';
+import { ChannelGrouper, type ChannelFields, type ChannelInput, type UnknownValue } from './channel.js';
 import { isBotUserAgent, truncateIp } from './client.js';
 import { fastEvent } from './fast-event.js';
 import { hashEmail, hashPhone, pseudonymiseId, scrubEmails, sha256Hex } from './privacy.js';
@@ -55,6 +55,12 @@ export interface NormaliserOptions {
 }
 
 const DEFAULT_MAX_FUTURE_MS = 5 * 60_000;
+/** Bounds of the page memo: entries, and characters of URL plus referrer worth remembering. */
+const MAX_MEMO_PAGES = 4096;
+const MAX_MEMO_KEY = 1024;
+
+/** What a touchpoint message stores of its channel, campaign and page, scrubbed. */
+type TouchFields = ChannelFields & { url: string; referrer: string };
 
 /**
  * Validates one raw event and turns it into the message for its topic: channel derived, clock skew
@@ -66,6 +72,7 @@ export class Normaliser {
   private readonly cc: string;
   private readonly maxFutureMs: number;
   private readonly fast: boolean;
+  private readonly pages = new Map<string, { fields: TouchFields; unknown: Array<['channel' | 'source' | 'medium', string]> | undefined }>();
 
   constructor(opts: NormaliserOptions = {}) {
     this.grouper = opts.grouper ?? new ChannelGrouper();
@@ -125,20 +132,24 @@ export class Normaliser {
         let url = e.url ?? page?.url ?? '';
         if (page?.search && page.search.startsWith('?') && !url.includes('?')) url += page.search;
         const referrer = e.referrer ?? page?.referrer ?? '';
-        const ch = this.grouper.derive({
-          interaction: e.interaction,
-          channel: e.channel,
-          source: e.source,
-          medium: e.medium,
-          campaign: e.campaign,
-          content: e.content,
-          term: e.term,
-          url,
-          referrer,
-          clickId: e.clickId,
-          clickIdType: e.clickIdType,
-          utm: context?.campaign,
-        });
+        const f =
+          e.channel === undefined && e.source === undefined && e.medium === undefined && e.campaign === undefined && e.content === undefined &&
+          e.term === undefined && e.clickId === undefined && e.clickIdType === undefined && context?.campaign === undefined
+            ? this.pageFields(e.interaction, url, referrer)
+            : this.touchFields({
+                interaction: e.interaction,
+                channel: e.channel,
+                source: e.source,
+                medium: e.medium,
+                campaign: e.campaign,
+                content: e.content,
+                term: e.term,
+                url,
+                referrer,
+                clickId: e.clickId,
+                clickIdType: e.clickIdType,
+                utm: context?.campaign,
+              });
         const userAgent = context?.userAgent ?? ctx.client?.userAgent ?? '';
         // Spelled out, no spreads: see fast-event.ts. Undefined ids vanish in JSON.stringify.
         const msg: TouchpointMessage = {
@@ -150,16 +161,16 @@ export class Normaliser {
           timestamp,
           receivedAt,
           interaction: e.interaction,
-          channel: ch.channel,
-          source: scrubEmails(ch.source),
-          medium: scrubEmails(ch.medium),
-          campaign: scrubEmails(ch.campaign),
-          content: scrubEmails(ch.content),
-          term: scrubEmails(ch.term),
-          clickId: ch.clickId,
-          clickIdType: ch.clickIdType,
-          url: stripQueryPii(url),
-          referrer: stripQueryPii(referrer),
+          channel: f.channel,
+          source: f.source,
+          medium: f.medium,
+          campaign: f.campaign,
+          content: f.content,
+          term: f.term,
+          clickId: f.clickId,
+          clickIdType: f.clickIdType,
+          url: f.url,
+          referrer: f.referrer,
           cost: e.cost ?? 0,
           consent,
           ip: truncateIp(context?.ip ?? ctx.client?.ip),
@@ -214,6 +225,44 @@ export class Normaliser {
     }
     if (headers) record.headers = headers;
     return clamped ? { ok: true, topic, record, subject, clamped } : { ok: true, topic, record, subject };
+  }
+
+  /** Channel fields of a touch, scrubbed, with its URL and referrer as stored. */
+  private touchFields(input: ChannelInput, report?: UnknownValue): TouchFields {
+    const ch = report ? this.grouper.derive(input, report) : this.grouper.derive(input);
+    return {
+      channel: ch.channel,
+      source: scrubEmails(ch.source),
+      medium: scrubEmails(ch.medium),
+      campaign: scrubEmails(ch.campaign),
+      content: scrubEmails(ch.content),
+      term: scrubEmails(ch.term),
+      clickId: ch.clickId,
+      clickIdType: ch.clickIdType,
+      url: stripQueryPii(input.url ?? ''),
+      referrer: stripQueryPii(input.referrer ?? ''),
+    };
+  }
+
+  /**
+   * `touchFields` of a touch that names nothing but its page (the usual tracker event): it is
+   * decided by the interaction, URL and referrer alone, and a site's traffic repeats a limited set
+   * of those, so the answer is memoised (bounded; cleared when full). Values no rule knew are
+   * reported again on every hit, so the unknown-value counts do not change.
+   */
+  private pageFields(interaction: string, url: string, referrer: string): TouchFields {
+    if (url.length + referrer.length > MAX_MEMO_KEY) return this.touchFields({ interaction, url, referrer });
+    const key = `${interaction}\u0000${url}\u0000${referrer}`;
+    let memo = this.pages.get(key);
+    if (memo === undefined) {
+      let unknown: Array<['channel' | 'source' | 'medium', string]> | undefined;
+      const fields = this.touchFields({ interaction, url, referrer }, (field, value) => (unknown ??= []).push([field, value]));
+      memo = { fields, unknown };
+      if (this.pages.size >= MAX_MEMO_PAGES) this.pages.clear();
+      this.pages.set(key, memo);
+    }
+    if (memo.unknown) for (const [field, value] of memo.unknown) this.grouper.reportUnknown(field, value);
+    return memo.fields;
   }
 }
 
