@@ -14,7 +14,7 @@ import { ChannelGrouper, type ChannelFields, type ChannelInput, type UnknownValu
 import { isBotUserAgent, truncateIp } from './client.js';
 import { fastEvent } from './fast-event.js';
 import { hashEmail, hashPhone, pseudonymiseId, scrubEmails, sha256Hex } from './privacy.js';
-import { touchpointJson } from './serialise.js';
+import { pageJson, touchpointJson } from './serialise.js';
 
 export interface IngestContext {
   receivedAt: number;
@@ -59,8 +59,11 @@ const DEFAULT_MAX_FUTURE_MS = 5 * 60_000;
 const MAX_MEMO_PAGES = 4096;
 const MAX_MEMO_KEY = 1024;
 
-/** What a touchpoint message stores of its channel, campaign and page, scrubbed. */
-type TouchFields = ChannelFields & { url: string; referrer: string };
+/**
+ * What a touchpoint message stores of its channel, campaign and page, scrubbed; `json` is their
+ * `pageJson` when they are memoised (written once, not per touch).
+ */
+type TouchFields = ChannelFields & { url: string; referrer: string; json?: string };
 
 /**
  * Validates one raw event and turns it into the message for its topic: channel derived, clock skew
@@ -178,7 +181,7 @@ export class Normaliser {
           bot: isBotUserAgent(userAgent),
         };
         topic = 'touchpoints';
-        record = { key, value: touchpointJson(msg) };
+        record = { key, value: touchpointJson(msg, f.json) };
         break;
       }
       case 'conversion': {
@@ -257,6 +260,7 @@ export class Normaliser {
     if (memo === undefined) {
       let unknown: Array<['channel' | 'source' | 'medium', string]> | undefined;
       const fields = this.touchFields({ interaction, url, referrer }, (field, value) => (unknown ??= []).push([field, value]));
+      fields.json = pageJson(fields);
       memo = { fields, unknown };
       if (this.pages.size >= MAX_MEMO_PAGES) this.pages.clear();
       this.pages.set(key, memo);
