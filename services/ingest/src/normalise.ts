@@ -55,9 +55,12 @@ export interface NormaliserOptions {
 }
 
 const DEFAULT_MAX_FUTURE_MS = 5 * 60_000;
-/** Bounds of the page memo: entries, and characters of URL plus referrer worth remembering. */
-const MAX_MEMO_PAGES = 4096;
-const MAX_MEMO_KEY = 1024;
+/**
+ * Bounds of the page memo: entries, and characters of URL plus referrer worth remembering. At most
+ * about ten megabytes per thread (two-byte strings); landing pages with their UTM tags are far shorter.
+ */
+const MAX_MEMO_PAGES = 2048;
+const MAX_MEMO_KEY = 768;
 
 /**
  * What a touchpoint message stores of its channel, campaign and page, scrubbed; `json` is their

@@ -72,6 +72,25 @@ describe('page memo', () => {
     expect(all.join('\n')).not.toMatch(/jane@example\.com|jane%40example\.com|secret/);
   });
 
+  it('stays right when more pages arrive than it keeps', () => {
+    const { n } = normaliser();
+    const ctx = { receivedAt: Date.UTC(2026, 10, 22) };
+    const touch = (i: number) => ({
+      type: 'touch',
+      anonymousId: 'a',
+      interaction: 'click',
+      timestamp: '2026-11-20T09:00:00Z',
+      url: `https://shop.example/p/${i}?utm_source=${i % 2 ? 'google' : 'newsletter'}&utm_medium=${i % 2 ? 'cpc' : 'email'}`,
+    });
+    // 5,000 distinct pages, twice: the memo (2,048 pages) fills and is cleared on the way.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 5_000; i++) {
+        const got = n.normalise(touch(i), ctx);
+        if (i % 5 === 0) expect(got).toEqual(normaliser().n.normalise(touch(i), ctx));
+      }
+    }
+  });
+
   it('does not memoise touches that name their own channel fields', () => {
     const { n, unknown } = normaliser();
     const ctx = { receivedAt: Date.UTC(2026, 10, 22) };
