@@ -253,7 +253,8 @@ export class Normaliser {
   /**
    * `touchFields` of a touch that names nothing but its page (the usual tracker event): it is
    * decided by the interaction, URL and referrer alone, and a site's traffic repeats a limited set
-   * of those, so the answer is memoised (bounded; cleared when full). Values no rule knew are
+   * of those, so the answer is memoised (bounded; cleared when full), unless the URL carries a
+   * click id. Values no rule knew are
    * reported again on every hit, so the unknown-value counts do not change.
    */
   private pageFields(interaction: string, url: string, referrer: string): TouchFields {
@@ -265,8 +266,12 @@ export class Normaliser {
       const fields = this.touchFields({ interaction, url, referrer }, (field, value) => (unknown ??= []).push([field, value]));
       fields.json = pageJson(fields);
       memo = { fields, unknown };
-      if (this.pages.size >= MAX_MEMO_PAGES) this.pages.clear();
-      this.pages.set(key, memo);
+      // A click id is new with every click: such a page never recurs and would only push out
+      // pages that do.
+      if (fields.clickId === '') {
+        if (this.pages.size >= MAX_MEMO_PAGES) this.pages.clear();
+        this.pages.set(key, memo);
+      }
     }
     if (memo.unknown) for (const [field, value] of memo.unknown) this.grouper.reportUnknown(field, value);
     return memo.fields;
