@@ -67,6 +67,11 @@ const MAX_MEMO_KEY = 768;
  * `pageJson` when they are memoised (written once, not per touch).
  */
 type TouchFields = ChannelFields & { url: string; referrer: string; json?: string };
+/** A memoised page: its fields, and the values no rule knew, to report on every hit. */
+interface PageMemo {
+  fields: TouchFields;
+  unknown: Array<['channel' | 'source' | 'medium', string]> | undefined;
+}
 
 /**
  * Validates one raw event and turns it into the message for its topic: channel derived, clock skew
@@ -78,7 +83,7 @@ export class Normaliser {
   private readonly cc: string;
   private readonly maxFutureMs: number;
   private readonly fast: boolean;
-  private readonly pages = new Map<string, { fields: TouchFields; unknown: Array<['channel' | 'source' | 'medium', string]> | undefined }>();
+  private readonly pages = new Map<string, PageMemo>();
 
   constructor(opts: NormaliserOptions = {}) {
     this.grouper = opts.grouper ?? new ChannelGrouper();
@@ -235,7 +240,8 @@ export class Normaliser {
 
   /** Channel fields of a touch, scrubbed, with its URL and referrer as stored. */
   private touchFields(input: ChannelInput, report?: UnknownValue): TouchFields {
-    const ch = report ? this.grouper.derive(input, report) : this.grouper.derive(input);
+    // `report` undefined: the grouper's own reporting.
+    const ch = this.grouper.derive(input, report);
     return {
       channel: ch.channel,
       source: scrubEmails(ch.source),
@@ -254,15 +260,15 @@ export class Normaliser {
    * `touchFields` of a touch that names nothing but its page (the usual tracker event): it is
    * decided by the interaction, URL and referrer alone, and a site's traffic repeats a limited set
    * of those, so the answer is memoised (bounded; cleared when full), unless the URL carries a
-   * click id. Values no rule knew are
-   * reported again on every hit, so the unknown-value counts do not change.
+   * click id. Values no rule knew are reported again on every hit, so the unknown-value counts do
+   * not change.
    */
   private pageFields(interaction: string, url: string, referrer: string): TouchFields {
     if (url.length + referrer.length > MAX_MEMO_KEY) return this.touchFields({ interaction, url, referrer });
     const key = `${interaction}\u0000${url}\u0000${referrer}`;
     let memo = this.pages.get(key);
     if (memo === undefined) {
-      let unknown: Array<['channel' | 'source' | 'medium', string]> | undefined;
+      let unknown: PageMemo['unknown'];
       const fields = this.touchFields({ interaction, url, referrer }, (field, value) => (unknown ??= []).push([field, value]));
       fields.json = pageJson(fields);
       memo = { fields, unknown };

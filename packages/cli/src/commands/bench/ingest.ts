@@ -108,13 +108,14 @@ function cpuSecondsSince(since: NodeJS.CpuUsage): number {
 }
 
 /**
- * CPU seconds of this process's main thread (Linux: /proc/self/task/<pid>/stat, 10 ms ticks), so
+ * CPU seconds of one thread of this process (Linux: /proc/self/task/<tid>/stat, 10 ms ticks), so
  * that the bench can say how the server's CPU splits between the main thread (HTTP, the log's
- * writes) and the others (body workers, file-system threads). NaN where /proc is missing.
+ * writes), the body workers and the rest (file-system threads, V8's helpers). NaN where /proc is
+ * missing or the thread has ended.
  */
-function mainThreadCpuSeconds(): number {
+function threadCpuSeconds(tid: number | string): number {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime are fields 14 and 15 of stat; fields[0] here is field 3 (state).
     return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -123,27 +124,22 @@ function mainThreadCpuSeconds(): number {
   }
 }
 
-/** CPU seconds of every thread of this process (Linux; empty where /proc is missing), by thread id. */
+const mainThreadCpuSeconds = () => threadCpuSeconds(process.pid);
+
+/** CPU seconds of every thread of this process, by thread id (empty where /proc is missing). */
 function taskCpu(): Map<number, number> {
   const out = new Map<number, number>();
-  for (const t of tasks()) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(t), (Number(fields[11]) + Number(fields[12])) / 100);
-    } catch {
-      // The thread ended.
-    }
+  let tids: string[] = [];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    // No /proc: the split is not reported.
+  }
+  for (const t of tids) {
+    const c = threadCpuSeconds(t);
+    if (!Number.isNaN(c)) out.set(Number(t), c);
   }
   return out;
-}
-
-function tasks(): string[] {
-  try {
-    return readdirSync('/proc/self/task');
-  } catch {
-    return [];
-  }
 }
 
 /** The child: the ingest server, and on request a round of raw publishing beside it. */
