@@ -271,7 +271,11 @@ export class ChannelGrouper {
     return this.channelAliases[v] ?? v;
   }
 
-  derive(input: ChannelInput): ChannelFields {
+  /**
+   * The channel fields of a touch. `report` receives the values no rule knew (by default the
+   * grouper's `onUnknown`); a caller that memoises the answer records them to report them again.
+   */
+  derive(input: ChannelInput, report: UnknownValue | undefined = this.onUnknown): ChannelFields {
     const params = wantedParams(input.url);
     const utm = input.utm;
     const source = this.alias(this.sourceAliases, normaliseLabel(input.source ?? params?.get('utm_source') ?? utm?.source));
@@ -294,7 +298,7 @@ export class ChannelGrouper {
     const fields = { channel: '', source, medium, campaign, content, term, clickId, clickIdType };
     if (input.channel && input.channel.trim()) {
       fields.channel = this.normaliseChannel(input.channel);
-      if (!this.known.has(fields.channel)) this.onUnknown?.('channel', fields.channel);
+      if (!this.known.has(fields.channel)) report?.('channel', fields.channel);
       return fields;
     }
     let referrerHost = '';
@@ -319,10 +323,15 @@ export class ChannelGrouper {
       }
     }
     // No rule knew these values: keep them as the channel rather than lose them, and say so.
-    if (source) this.onUnknown?.('source', source);
-    if (medium) this.onUnknown?.('medium', medium);
+    if (source) report?.('source', source);
+    if (medium) report?.('medium', medium);
     fields.channel = source && medium ? `${source}_${medium}` : source || medium || 'direct';
     return fields;
+  }
+
+  /** Reports a value no rule knew, as `derive` does. */
+  reportUnknown(field: 'channel' | 'source' | 'medium', value: string): void {
+    this.onUnknown?.(field, value);
   }
 
   private alias(table: Record<string, string>, v: string): string {

@@ -10,12 +10,12 @@ import {
   type TouchpointMessage,
 } from '@touchline/contracts';
 import type { BusRecord } from '@touchline/platform';
-import { ChannelGrouper } from './channel.js';
+import { ChannelGrouper, type ChannelFields, type ChannelInput, type UnknownValue } from './channel.js';
 import { isBotUserAgent, truncateIp } from './client.js';
 import { fastEvent } from './fast-event.js';
 import type { HoldoutTagger } from './holdouts.js';
 import { hashEmail, hashPhone, pseudonymiseId, scrubEmails, sha256Hex } from './privacy.js';
-import { touchpointJson } from './serialise.js';
+import { pageJson, touchpointJson } from './serialise.js';
 
 export interface IngestContext {
   receivedAt: number;
@@ -58,6 +58,23 @@ export interface NormaliserOptions {
 }
 
 const DEFAULT_MAX_FUTURE_MS = 5 * 60_000;
+/**
+ * Bounds of the page memo: entries, and characters of URL plus referrer worth remembering. At most
+ * about ten megabytes per thread (two-byte strings); landing pages with their UTM tags are far shorter.
+ */
+const MAX_MEMO_PAGES = 2048;
+const MAX_MEMO_KEY = 768;
+
+/**
+ * What a touchpoint message stores of its channel, campaign and page, scrubbed; `json` is their
+ * `pageJson` when they are memoised (written once, not per touch).
+ */
+type TouchFields = ChannelFields & { url: string; referrer: string; json?: string };
+/** A memoised page: its fields, and the values no rule knew, to report on every hit. */
+interface PageMemo {
+  fields: TouchFields;
+  unknown: Array<['channel' | 'source' | 'medium', string]> | undefined;
+}
 
 /**
  * Validates one raw event and turns it into the message for its topic: channel derived, clock skew
@@ -69,6 +86,7 @@ export class Normaliser {
   private readonly cc: string;
   private readonly maxFutureMs: number;
   private readonly fast: boolean;
+  private readonly pages = new Map<string, PageMemo>();
   private readonly holdouts: HoldoutTagger | undefined;
 
   constructor(opts: NormaliserOptions = {}) {
@@ -130,20 +148,24 @@ export class Normaliser {
         let url = e.url ?? page?.url ?? '';
         if (page?.search && page.search.startsWith('?') && !url.includes('?')) url += page.search;
         const referrer = e.referrer ?? page?.referrer ?? '';
-        const ch = this.grouper.derive({
-          interaction: e.interaction,
-          channel: e.channel,
-          source: e.source,
-          medium: e.medium,
-          campaign: e.campaign,
-          content: e.content,
-          term: e.term,
-          url,
-          referrer,
-          clickId: e.clickId,
-          clickIdType: e.clickIdType,
-          utm: context?.campaign,
-        });
+        const f =
+          e.channel === undefined && e.source === undefined && e.medium === undefined && e.campaign === undefined && e.content === undefined &&
+          e.term === undefined && e.clickId === undefined && e.clickIdType === undefined && context?.campaign === undefined
+            ? this.pageFields(e.interaction, url, referrer)
+            : this.touchFields({
+                interaction: e.interaction,
+                channel: e.channel,
+                source: e.source,
+                medium: e.medium,
+                campaign: e.campaign,
+                content: e.content,
+                term: e.term,
+                url,
+                referrer,
+                clickId: e.clickId,
+                clickIdType: e.clickIdType,
+                utm: context?.campaign,
+              });
         const userAgent = context?.userAgent ?? ctx.client?.userAgent ?? '';
         // Spelled out, no spreads: see fast-event.ts. Undefined ids vanish in JSON.stringify.
         const msg: TouchpointMessage = {
@@ -155,16 +177,16 @@ export class Normaliser {
           timestamp,
           receivedAt,
           interaction: e.interaction,
-          channel: ch.channel,
-          source: scrubEmails(ch.source),
-          medium: scrubEmails(ch.medium),
-          campaign: scrubEmails(ch.campaign),
-          content: scrubEmails(ch.content),
-          term: scrubEmails(ch.term),
-          clickId: ch.clickId,
-          clickIdType: ch.clickIdType,
-          url: stripQueryPii(url),
-          referrer: stripQueryPii(referrer),
+          channel: f.channel,
+          source: f.source,
+          medium: f.medium,
+          campaign: f.campaign,
+          content: f.content,
+          term: f.term,
+          clickId: f.clickId,
+          clickIdType: f.clickIdType,
+          url: f.url,
+          referrer: f.referrer,
           cost: e.cost ?? 0,
           consent,
           ip: truncateIp(context?.ip ?? ctx.client?.ip),
@@ -173,7 +195,7 @@ export class Normaliser {
         };
         topic = 'touchpoints';
         if (this.holdouts) this.holdouts.tag(msg);
-        record = { key, value: touchpointJson(msg) };
+        record = { key, value: touchpointJson(msg, f.json) };
         break;
       }
       case 'conversion': {
@@ -222,6 +244,51 @@ export class Normaliser {
     }
     if (headers) record.headers = headers;
     return clamped ? { ok: true, topic, record, subject, clamped } : { ok: true, topic, record, subject };
+  }
+
+  /** Channel fields of a touch, scrubbed, with its URL and referrer as stored. */
+  private touchFields(input: ChannelInput, report?: UnknownValue): TouchFields {
+    // `report` undefined: the grouper's own reporting.
+    const ch = this.grouper.derive(input, report);
+    return {
+      channel: ch.channel,
+      source: scrubEmails(ch.source),
+      medium: scrubEmails(ch.medium),
+      campaign: scrubEmails(ch.campaign),
+      content: scrubEmails(ch.content),
+      term: scrubEmails(ch.term),
+      clickId: ch.clickId,
+      clickIdType: ch.clickIdType,
+      url: stripQueryPii(input.url ?? ''),
+      referrer: stripQueryPii(input.referrer ?? ''),
+    };
+  }
+
+  /**
+   * `touchFields` of a touch that names nothing but its page (the usual tracker event): it is
+   * decided by the interaction, URL and referrer alone, and a site's traffic repeats a limited set
+   * of those, so the answer is memoised (bounded; cleared when full), unless the URL carries a
+   * click id. Values no rule knew are reported again on every hit, so the unknown-value counts do
+   * not change.
+   */
+  private pageFields(interaction: string, url: string, referrer: string): TouchFields {
+    if (url.length + referrer.length > MAX_MEMO_KEY) return this.touchFields({ interaction, url, referrer });
+    const key = `${interaction}\u0000${url}\u0000${referrer}`;
+    let memo = this.pages.get(key);
+    if (memo === undefined) {
+      let unknown: PageMemo['unknown'];
+      const fields = this.touchFields({ interaction, url, referrer }, (field, value) => (unknown ??= []).push([field, value]));
+      fields.json = pageJson(fields);
+      memo = { fields, unknown };
+      // A click id is new with every click: such a page never recurs and would only push out
+      // pages that do.
+      if (fields.clickId === '') {
+        if (this.pages.size >= MAX_MEMO_PAGES) this.pages.clear();
+        this.pages.set(key, memo);
+      }
+    }
+    if (memo.unknown) for (const [field, value] of memo.unknown) this.grouper.reportUnknown(field, value);
+    return memo.fields;
   }
 }
 

@@ -24,16 +24,31 @@ function armsJson(arms: object): string {
   return (arms as { [ARMS_JSON]?: string })[ARMS_JSON] ?? JSON.stringify(arms);
 }
 
-export function touchpointJson(m: TouchpointMessage): string {
+/** The fields of a touchpoint decided by its channel, campaign and page. */
+export type PageFields = Pick<TouchpointMessage, 'channel' | 'source' | 'medium' | 'campaign' | 'content' | 'term' | 'clickId' | 'clickIdType' | 'url' | 'referrer'>;
+
+/**
+ * Those fields as they appear in a touchpoint's JSON, from `,"channel":` to the referrer's value.
+ * Many touches share them (see the page memo in `normalise.ts`), so they can be written once.
+ */
+export function pageJson(f: PageFields): string {
+  return (
+    `,"channel":${str(f.channel)},"source":${str(f.source)},"medium":${str(f.medium)},"campaign":${str(f.campaign)}` +
+    `,"content":${str(f.content)},"term":${str(f.term)},"clickId":${str(f.clickId)},"clickIdType":${str(f.clickIdType)}` +
+    `,"url":${str(f.url)},"referrer":${str(f.referrer)}`
+  );
+}
+
+/** `page`: `pageJson` of this message's page fields, when the caller has it already. */
+export function touchpointJson(m: TouchpointMessage, page?: string): string {
   if (!Number.isFinite(m.timestamp) || !Number.isFinite(m.receivedAt) || !Number.isFinite(m.cost)) return JSON.stringify(m);
   return (
     `{"v":1,"kind":"touchpoint","messageId":${str(m.messageId)}` +
     (m.anonymousId !== undefined ? `,"anonymousId":${str(m.anonymousId)}` : '') +
     (m.userId !== undefined ? `,"userId":${str(m.userId)}` : '') +
     `,"timestamp":${m.timestamp},"receivedAt":${m.receivedAt},"interaction":${str(m.interaction)}` +
-    `,"channel":${str(m.channel)},"source":${str(m.source)},"medium":${str(m.medium)},"campaign":${str(m.campaign)}` +
-    `,"content":${str(m.content)},"term":${str(m.term)},"clickId":${str(m.clickId)},"clickIdType":${str(m.clickIdType)}` +
-    `,"url":${str(m.url)},"referrer":${str(m.referrer)},"cost":${m.cost},"consent":${m.consent}` +
+    (page ?? pageJson(m)) +
+    `,"cost":${m.cost},"consent":${m.consent}` +
     `,"ip":${str(m.ip)},"userAgent":${str(m.userAgent)},"bot":${m.bot}` +
     (m.arms !== undefined ? `,"arms":${armsJson(m.arms)}}` : '}')
   );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TouchpointMessage } from '@touchline/contracts';
-import { touchpointJson } from '../src/serialise.js';
+import { pageJson, touchpointJson } from '../src/serialise.js';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -44,6 +44,8 @@ describe('touchpointJson', () => {
         bot: rand() < 0.5,
       };
       expect(touchpointJson(m), JSON.stringify(m)).toBe(JSON.stringify(m));
+      // With the page fields written beforehand, as memoised pages are.
+      expect(touchpointJson(m, pageJson(m))).toBe(JSON.stringify(m));
     }
   });
 

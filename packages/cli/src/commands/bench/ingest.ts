@@ -1,12 +1,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { topicNames } from '@touchline/contracts';
-import { IdSets, Normaliser, UnknownTally, ingestRoutes, makeNormaliser, pack, parseJson, processBody } from '@touchline/ingest';
+import { DEFAULT_INGEST_OPTIONS, IdSets, Normaliser, UnknownTally, ingestRoutes, makeNormaliser, pack, parseJson, processBody } from '@touchline/ingest';
 import { EmbeddedBus, KeyRing, buildHttp, silentLogger, type BusRecord } from '@touchline/platform';
 import { quantile, type BenchRow, type BenchStage } from '../bench.js';
 
@@ -96,7 +96,7 @@ function recordsOf(events: object[], normaliser: Normaliser, topics: ReturnType<
 type ServerMessage =
   | { type: 'listening'; port: number }
   | { type: 'raw'; events: number; seconds: number; cpuSeconds: number; mainCpuSeconds: number }
-  | { type: 'cpu'; cpuSeconds: number; mainCpuSeconds: number }
+  | { type: 'cpu'; cpuSeconds: number; mainCpuSeconds: number; workerCpuSeconds: number }
   | { type: 'closed' }
   | { type: 'error'; message: string };
 
@@ -108,19 +108,38 @@ function cpuSecondsSince(since: NodeJS.CpuUsage): number {
 }
 
 /**
- * CPU seconds of this process's main thread (Linux: /proc/self/task/<pid>/stat, 10 ms ticks), so
+ * CPU seconds of one thread of this process (Linux: /proc/self/task/<tid>/stat, 10 ms ticks), so
  * that the bench can say how the server's CPU splits between the main thread (HTTP, the log's
- * writes) and the others (body workers, file-system threads). NaN where /proc is missing.
+ * writes), the body workers and the rest (file-system threads, V8's helpers). NaN where /proc is
+ * missing or the thread has ended.
  */
-function mainThreadCpuSeconds(): number {
+function threadCpuSeconds(tid: number | string): number {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime are fields 14 and 15 of stat; fields[0] here is field 3 (state).
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return Number.NaN;
   }
+}
+
+const mainThreadCpuSeconds = () => threadCpuSeconds(process.pid);
+
+/** CPU seconds of every thread of this process, by thread id (empty where /proc is missing). */
+function taskCpu(): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    // No /proc: the split is not reported.
+  }
+  for (const t of tids) {
+    const c = threadCpuSeconds(t);
+    if (!Number.isNaN(c)) out.set(Number(t), c);
+  }
+  return out;
 }
 
 /** The child: the ingest server, and on request a round of raw publishing beside it. */
@@ -167,12 +186,21 @@ async function serve(dir: string): Promise<void> {
 
   let mark = process.cpuUsage();
   let mainMark = mainThreadCpuSeconds();
+  let tasksMark = taskCpu();
   process.on('message', (m: ParentMessage) => {
     if (m.type === 'mark') {
       mark = process.cpuUsage();
       mainMark = mainThreadCpuSeconds();
-    } else if (m.type === 'cpu') send({ type: 'cpu', cpuSeconds: cpuSecondsSince(mark), mainCpuSeconds: mainThreadCpuSeconds() - mainMark });
-    else if (m.type === 'raw') {
+      tasksMark = taskCpu();
+    } else if (m.type === 'cpu') {
+      // The body workers are the busiest threads besides the main one during an HTTP phase.
+      const busiest = [...taskCpu()]
+        .filter(([t]) => t !== process.pid)
+        .map(([t, c]) => c - (tasksMark.get(t) ?? 0))
+        .sort((a, b) => b - a);
+      const workerCpuSeconds = busiest.slice(0, DEFAULT_INGEST_OPTIONS.threads).reduce((a, c) => a + c, 0);
+      send({ type: 'cpu', cpuSeconds: cpuSecondsSince(mark), mainCpuSeconds: mainThreadCpuSeconds() - mainMark, workerCpuSeconds: busiest.length ? workerCpuSeconds : Number.NaN });
+    } else if (m.type === 'raw') {
       void (async () => {
         const cpu = process.cpuUsage();
         const main0 = mainThreadCpuSeconds();
@@ -243,6 +271,8 @@ interface Phase {
   cpuSeconds: number;
   /** Server process, main thread only. */
   mainCpuSeconds: number;
+  /** Server process, the body worker threads (NaN where threads cannot be told apart). */
+  workerCpuSeconds: number;
   /** The load generator (this process). */
   clientCpuSeconds: number;
   latencies: number[];
@@ -291,8 +321,8 @@ async function load(server: Server, agent: http.Agent, url: URL, bodies: Buffer[
   const seconds = (performance.now() - t0) / 1000;
   const clientCpuSeconds = cpuSecondsSince(client0);
   server.send({ type: 'cpu' });
-  const { cpuSeconds, mainCpuSeconds } = await server.next('cpu');
-  return { events, seconds, cpuSeconds, mainCpuSeconds, clientCpuSeconds, latencies };
+  const { cpuSeconds, mainCpuSeconds, workerCpuSeconds } = await server.next('cpu');
+  return { events, seconds, cpuSeconds, mainCpuSeconds, workerCpuSeconds, clientCpuSeconds, latencies };
 }
 
 function sum(phases: Phase[]): Phase {
@@ -302,10 +332,11 @@ function sum(phases: Phase[]): Phase {
       seconds: a.seconds + p.seconds,
       cpuSeconds: a.cpuSeconds + p.cpuSeconds,
       mainCpuSeconds: a.mainCpuSeconds + p.mainCpuSeconds,
+      workerCpuSeconds: a.workerCpuSeconds + p.workerCpuSeconds,
       clientCpuSeconds: a.clientCpuSeconds + p.clientCpuSeconds,
       latencies: [...a.latencies, ...p.latencies],
     }),
-    { events: 0, seconds: 0, cpuSeconds: 0, mainCpuSeconds: 0, clientCpuSeconds: 0, latencies: [] },
+    { events: 0, seconds: 0, cpuSeconds: 0, mainCpuSeconds: 0, workerCpuSeconds: 0, clientCpuSeconds: 0, latencies: [] },
   );
 }
 
@@ -358,7 +389,7 @@ const stage: BenchStage = {
       const work = bodyWork(plain, quick ? 4 : 8);
       const rawRound = async (ms: number): Promise<Phase> => {
         server.send({ type: 'raw', ms });
-        return { ...(await server.next('raw')), clientCpuSeconds: 0, latencies: [] };
+        return { ...(await server.next('raw')), workerCpuSeconds: 0, clientCpuSeconds: 0, latencies: [] };
       };
       // Warm-up: JIT, page cache, the worker thread.
       await rawRound(500);
@@ -390,7 +421,9 @@ const stage: BenchStage = {
         { metric: 'request latency p99, gzip', value: quantile(gz.latencies, 0.99), unit: 'ms' },
         { metric: 'server CPU per accepted event (all threads)', value: cpuPerEvent(json), unit: 'µs', baseline: { what: 'bare log CPU per published record', value: cpuPerEvent(raw) } },
         { metric: 'of which the main thread', value: perEvent(json.mainCpuSeconds, json), unit: 'µs', baseline: { what: 'bare log, main thread', value: perEvent(raw.mainCpuSeconds, raw) } },
-        { metric: 'of which other threads (body workers, file system)', value: perEvent(json.cpuSeconds - json.mainCpuSeconds, json), unit: 'µs', baseline: { what: 'bare log, other threads', value: perEvent(raw.cpuSeconds - raw.mainCpuSeconds, raw) } },
+        { metric: 'of which other threads (body workers, file system, V8 helpers)', value: perEvent(json.cpuSeconds - json.mainCpuSeconds, json), unit: 'µs', baseline: { what: 'bare log, other threads', value: perEvent(raw.cpuSeconds - raw.mainCpuSeconds, raw) } },
+        { metric: `of which the body worker threads (the ${DEFAULT_INGEST_OPTIONS.threads} busiest besides the main one)`, value: perEvent(json.workerCpuSeconds, json), unit: 'µs' },
+        { metric: 'of which the rest (file system, garbage collection and compiler helpers)', value: perEvent(json.cpuSeconds - json.mainCpuSeconds - json.workerCpuSeconds, json), unit: 'µs' },
         { metric: 'load generator CPU per event (same two cores)', value: perEvent(json.clientCpuSeconds, json), unit: 'µs' },
         { metric: 'one thread, body work alone: parse + validate + enrich + serialise + pack', value: work.total, unit: 'µs' },
         { metric: 'one thread, body work alone: of which JSON text + JSON.parse', value: work.parse, unit: 'µs' },
