@@ -1,5 +1,5 @@
 import type { Admin, Consumer as KafkaJsConsumer, EachBatchPayload, Kafka } from 'kafkajs';
-import type { ConsumeOptions, Consumer } from '../types.js';
+import type { ConsumeOptions, Consumer, TopicPartition } from '../types.js';
 import {
   backoffMs,
   errorMessage,
@@ -73,6 +73,8 @@ export class KafkaBusConsumer implements Consumer {
   private stopping = false;
   private stopPromise: Promise<void> | null = null;
   private pausedByUser = false;
+  /** Whether the last assignment announced was empty (it starts out holding nothing). */
+  private announcedEmpty = true;
 
   constructor(
     kafka: Kafka,
@@ -112,13 +114,28 @@ export class KafkaBusConsumer implements Consumer {
       );
       // A restart after a crash creates a fresh kafkajs consumer group without our pause.
       if (this.pausedByUser) this.applyPause();
+      if (!this.stopping) this.announce(assignmentList(e.payload.memberAssignment));
     });
+    // Eager rebalancing: once a member learns a rebalance began it holds nothing until it rejoined.
+    this.consumer.on(this.consumer.events.REBALANCING, () => this.announce([]));
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       this.logger.error(
         { groupId: options.groupId, err: errorMessage(e.payload.error), restart: e.payload.restart },
         'kafka consumer crash',
       );
+      this.announce([]);
     });
+  }
+
+  /** Tells `onAssignment` what this member holds now; repeated empty announcements are skipped. */
+  private announce(assignment: TopicPartition[]): void {
+    if (assignment.length === 0 && this.announcedEmpty) return;
+    this.announcedEmpty = assignment.length === 0;
+    try {
+      this.options.onAssignment?.(assignment);
+    } catch (err) {
+      this.logger.error({ groupId: this.options.groupId, err: errorMessage(err) }, 'kafka consumer onAssignment callback threw');
+    }
   }
 
   async start(): Promise<void> {
@@ -280,6 +297,7 @@ export class KafkaBusConsumer implements Consumer {
   stop(): Promise<void> {
     this.stopPromise ??= (async () => {
       this.stopping = true;
+      this.announce([]);
       this.abort.abort(); // cut a redelivery backoff short
       try {
         await this.consumer.disconnect();
@@ -289,4 +307,13 @@ export class KafkaBusConsumer implements Consumer {
     })();
     return this.stopPromise;
   }
+}
+
+/** kafkajs' `memberAssignment` (topic → partitions) as a flat, sorted list. */
+function assignmentList(memberAssignment: Record<string, number[]>): TopicPartition[] {
+  const out: TopicPartition[] = [];
+  for (const [topic, partitions] of Object.entries(memberAssignment)) {
+    for (const partition of partitions) out.push({ topic, partition });
+  }
+  return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
 }
