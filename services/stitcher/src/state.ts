@@ -244,6 +244,57 @@ export class StitcherState {
     return out;
   }
 
+  // --- ownership across instances ----------------------------------------------------------
+  // Several instances hold the same state (each reads every input partition); each publishes only
+  // the outputs whose key it owns. These methods are what that needs, apart from the graph logic.
+
+  /**
+   * Like `reconcile`, restricted to the outputs whose key `owns` accepts (a journey's key is its
+   * conversionId, a null path's its pathId): what the topic holds for them becomes the reference
+   * emission diffs against, and what differs from the state is returned. Outputs of other keys keep
+   * what this state last computed for them; the instance owning them publishes those.
+   */
+  reconcileOwned(onTopic: PublishedOutputs, owns: (key: string) => boolean): StitchOutput[] {
+    const out: StitchOutput[] = [];
+    const claimed = new Set<string>();
+    const affected: string[] = [];
+    for (const [root, p] of this.people) {
+      let reset = false;
+      for (const s of p.conversions.values()) {
+        if (!owns(s.conv.conversionId)) continue;
+        const t = onTopic.journeys.get(s.conv.conversionId);
+        s.lastSignature = t?.signature;
+        s.revision = t?.revision ?? 0;
+        reset = true;
+      }
+      for (const pathId of [...p.nullPaths.keys()]) {
+        if (!owns(pathId)) continue;
+        p.nullPaths.delete(pathId);
+        reset = true;
+      }
+      for (const pathId of onTopic.nullPathsByPerson.get(this.personId(p)) ?? []) {
+        if (!owns(pathId)) continue;
+        p.nullPaths.set(pathId, onTopic.nullPaths.get(pathId)!);
+        claimed.add(pathId);
+        reset = true;
+      }
+      if (reset) affected.push(root);
+    }
+    for (const [pathId, sig] of onTopic.nullPaths) {
+      if (sig !== '' && owns(pathId) && !claimed.has(pathId)) out.push(this.nullPath(onTopic.nullPathOwner.get(pathId)!, pathId, [], this.watermark));
+    }
+    for (const root of affected) out.push(...this.refresh(root, false));
+    return out;
+  }
+
+  /**
+   * Keeps versions increasing across instances: an output emitted after this one was seen on the
+   * topic gets a higher `emittedAt`, whatever the other instance's clock said.
+   */
+  observeEmittedAt(emittedAt: number): void {
+    if (emittedAt > this.lastMicros) this.lastMicros = emittedAt;
+  }
+
   private isDeleted(nodes: string[]): boolean {
     return this.deletedNodes.size > 0 && nodes.some((n) => this.deletedNodes.has(n));
   }
