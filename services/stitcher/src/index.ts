@@ -172,14 +172,17 @@ export async function startStitcher(deps: StitcherDeps): Promise<Stitcher> {
       const key = outputKey(d.value);
       if (ownership.isActive && record.headers[WRITER_HEADER] !== instance && ownership.holds(key)) foreign.add(key);
     }
-    viewed.set(batch.partition, BigInt(batch.records[batch.records.length - 1]!.offset) + 1n);
+    let corrected: Promise<void> | undefined;
     if (foreign.size > 0) {
       const generation = ownership.generation;
       const out = publishable(state.reconcileOwned(onTopic, (key) => foreign.has(key)), generation);
       if (out.length > 0) logger.info({ keys: foreign.size, republished: out.length }, 'journeys published by another instance corrected');
-      await emitter.emit(out, generation);
+      corrected = emitter.emit(out, generation);
     }
+    // Marked read only once the corrections are queued, so `caughtUp` cannot miss them.
+    viewed.set(batch.partition, BigInt(batch.records[batch.records.length - 1]!.offset) + 1n);
     tryActivate();
+    await corrected;
   };
 
   const [reader, journeysReader, member] = await Promise.all([

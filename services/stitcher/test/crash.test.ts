@@ -123,12 +123,12 @@ describe('stitcher under kill -9', () => {
   }, 120_000);
 
   it.skipIf(!brokers)('ends in the journeys of an uninterrupted run (Kafka protocol)', async () => {
-    const events = feed(1500, 23);
+    const events = feed(1200, 23);
     const prefix = `crash-${randomUUID().slice(0, 8)}.`;
     const bus = await KafkaBus.connect({ brokers: brokers.split(','), clientId: 'crash-test', topicReadyTimeoutMs: 10_000 });
     try {
       await bus.ensureTopics(Object.values(topicNames(prefix)), 4);
-      await killAndRestart(bus, ['kafka', brokers, prefix], prefix, events, 4, [300, 2500], 7);
+      await killAndRestart(bus, ['kafka', brokers, prefix], prefix, events, 3, [300, 2500], 7);
       await expectUninterrupted(bus, prefix, events);
     } finally {
       await bus.close();

@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { groupNames, topicNames, type JourneyMessage } from '@touchline/contracts';
+import { EmbeddedBus, murmur2Partitioner, silentLogger } from '@touchline/platform';
+import { Ownership, WRITER_HEADER, Windows, startStitcher } from '../src/index.js';
+import { WINDOWS, feed, publishFeed, readJourneys, reference, summarise } from './fixtures/feed.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A key whose partition (of 4) is `partition`. */
+function keyIn(partition: number): string {
+  for (let i = 0; ; i++) if (murmur2Partitioner(`conv-${i}`, 4) === partition) return `conv-${i}`;
+}
+
+describe('Ownership', () => {
+  it('publishes only held keys, only once reconciled, only for outputs of the current assignment', () => {
+    const o = new Ownership('t.touchpoints', 4);
+    expect(o.mayPublish(keyIn(0), o.generation)).toBe(false);
+    o.assign([
+      { topic: 't.touchpoints', partition: 0 },
+      { topic: 't.touchpoints', partition: 2 },
+      { topic: 't.conversions', partition: 1 },
+    ]);
+    expect(o.partitions).toEqual([0, 2]);
+    expect(o.pending).toBe(true);
+    const gen = o.generation;
+    expect(o.mayPublish(keyIn(0), gen)).toBe(false); // not reconciled yet
+    o.activate();
+    expect(o.mayPublish(keyIn(0), gen)).toBe(true);
+    expect(o.mayPublish(keyIn(2), gen)).toBe(true);
+    expect(o.mayPublish(keyIn(1), gen)).toBe(false); // another topic's partition does not count
+    expect(o.mayPublish(keyIn(3), gen)).toBe(false);
+    o.assign([]);
+    expect(o.pending).toBe(false);
+    expect(o.mayPublish(keyIn(0), gen)).toBe(false);
+    o.assign([{ topic: 't.touchpoints', partition: 0 }]);
+    o.activate();
+    // Computed before the rebalance: dropped even though the key is held again.
+    expect(o.mayPublish(keyIn(0), gen)).toBe(false);
+    expect(o.mayPublish(keyIn(0), o.generation)).toBe(true);
+  });
+});
+
+describe('the owner of a key', () => {
+  it('corrects what another instance publishes for it after the handover', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stitcher-owner-'));
+    dirs.push(dir);
+    const prefix = 'own.';
+    const topics = topicNames(prefix);
+    const bus = await EmbeddedBus.open({ dir, partitions: 4 });
+    const events = feed(400, 3);
+    await publishFeed(bus, topics, events);
+    const s = await startStitcher({ bus, logger: silentLogger(), topics, groups: groupNames(prefix), windows: new Windows(WINDOWS) });
+    const settle = async () => {
+      while (!(await s.caughtUp())) await new Promise((r) => setTimeout(r, 20));
+    };
+    await settle();
+    const before = await readJourneys(bus, topics.journeys);
+    const journey = before.find((m): m is JourneyMessage => m.kind === 'journey' && m.touches.length > 1)!;
+    const nullPath = before.find((m) => m.kind === 'null_path' && m.touches.length > 0)!;
+
+    // A late write of an earlier owner: a stale journey (a touch missing) and a withdrawn null path.
+    const stale: JourneyMessage = { ...journey, touches: journey.touches.slice(1), revision: journey.revision + 1, emittedAt: journey.emittedAt + 1 };
+    const withdrawn = { ...nullPath, touches: [], emittedAt: nullPath.emittedAt + 1 };
+    await bus.publish(topics.journeys, [
+      { key: journey.conversion.conversionId, value: JSON.stringify(stale), headers: { [WRITER_HEADER]: 'an-earlier-owner' } },
+      { key: nullPath.kind === 'null_path' ? nullPath.pathId : '', value: JSON.stringify(withdrawn), headers: { [WRITER_HEADER]: 'an-earlier-owner' } },
+    ]);
+    await settle();
+    const after = await readJourneys(bus, topics.journeys);
+    expect(after.length).toBe(before.length + 4); // the two foreign records and the two corrections
+    const expected = reference(events);
+    expect(summarise(after)).toEqual(expected);
+    expect(summarise([...after].sort((a, b) => a.emittedAt - b.emittedAt))).toEqual(expected);
+    await s.consumer.stop();
+    await bus.close();
+  });
+});
