@@ -51,6 +51,9 @@ export interface StitcherOptions {
 
 export type StitchOutput = JourneyMessage | NullPathMessage;
 
+/** The signature `PublishedOutputs` records for a retracted journey. */
+const RETRACTED = '\u0000retracted';
+
 /** What the journeys topic last holds: per conversion its journey, per null path its touches. */
 export class PublishedOutputs {
   readonly journeys = new Map<string, { signature: string; revision: number }>();
@@ -63,7 +66,7 @@ export class PublishedOutputs {
   add(m: StitchOutput): void {
     if (m.kind === 'journey') {
       this.journeys.set(m.conversion.conversionId, {
-        signature: m.retracted ? '\u0000retracted' : journeySignature(m.level, m.milestones, m.touches),
+        signature: m.retracted ? RETRACTED : journeySignature(m.level, m.milestones, m.touches),
         revision: m.revision,
       });
       return;
@@ -117,6 +120,8 @@ export class StitcherState {
   private lastMicros = 0;
   /** Event time: the largest timestamp seen on any input. */
   private watermark = -Infinity;
+  /** Conversions of deleted people, so a reconciliation can still retract what the topic holds. */
+  private readonly forgotten = new Map<string, { stored: StoredConversion; personId: string }>();
 
   constructor(private readonly opts: StitcherOptions) {
     this.maxTouches = opts.maxTouchesPerJourney ?? 500;
@@ -200,6 +205,7 @@ export class StitcherState {
       const p = this.people.get(root)!;
       const personId = this.personId(p);
       for (const stored of p.conversions.values()) {
+        this.forgotten.set(stored.conv.conversionId, { stored, personId });
         if (stored.lastSignature === undefined) continue;
         out.push(this.journey(stored, personId, [], undefined, 'person', true));
         this.conversionNode.delete(stored.conv.conversionId);
@@ -284,6 +290,15 @@ export class StitcherState {
       if (sig !== '' && owns(pathId) && !claimed.has(pathId)) out.push(this.nullPath(onTopic.nullPathOwner.get(pathId)!, pathId, [], this.watermark));
     }
     for (const root of affected) out.push(...this.refresh(root, false));
+    // A privacy delete applied while this instance did not publish (catching up after a start, or
+    // before it owned the key): the topic may still hold the journey, so retract it.
+    for (const [id, { stored, personId }] of this.forgotten) {
+      const t = onTopic.journeys.get(id);
+      if (!owns(id) || t === undefined || t.signature === RETRACTED) continue;
+      stored.revision = t.revision;
+      stored.lastSignature = RETRACTED;
+      out.push(this.journey(stored, personId, [], undefined, 'person', true));
+    }
     return out;
   }
 

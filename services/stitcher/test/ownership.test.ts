@@ -81,3 +81,35 @@ describe('the owner of a key', () => {
     await bus.close();
   });
 });
+
+describe('a privacy delete applied while catching up', () => {
+  it('still retracts the journeys the topic holds for the deleted person', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stitcher-forget-'));
+    dirs.push(dir);
+    const prefix = 'forget.';
+    const topics = topicNames(prefix);
+    const groups = groupNames(prefix);
+    const bus = await EmbeddedBus.open({ dir, partitions: 4 });
+    const events = feed(200, 9);
+    await publishFeed(bus, topics, events);
+    const start = async () => {
+      const s = await startStitcher({ bus, logger: silentLogger(), topics, groups, windows: new Windows(WINDOWS) });
+      while (!(await s.caughtUp())) await new Promise((r) => setTimeout(r, 20));
+      return s;
+    };
+    const first = await start();
+    const converted = (await readJourneys(bus, topics.journeys)).find((m): m is JourneyMessage => m.kind === 'journey' && m.personId.startsWith('u:'))!;
+    await first.consumer.stop();
+
+    // Published while no stitcher runs: the next one applies it before it owns anything.
+    const userId = converted.personId.slice(2);
+    await bus.publish(topics.identities, [
+      { key: userId, value: JSON.stringify({ v: 1, kind: 'privacy_delete', requestId: 'r1', anonymousIds: [], userIds: [userId], emailHashes: [], requestedAt: Date.now() }) },
+    ]);
+    const second = await start();
+    const last = summarise(await readJourneys(bus, topics.journeys));
+    expect(last.journeys.get(converted.conversion.conversionId)).toBe('person|true|');
+    await second.consumer.stop();
+    await bus.close();
+  });
+});
