@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { groupNames, topicNames, type JourneyMessage } from '@touchline/contracts';
 import { EmbeddedBus, murmur2Partitioner, silentLogger } from '@touchline/platform';
-import { Ownership, WRITER_HEADER, Windows, startStitcher } from '../src/index.js';
+import { Ownership, PublishedOutputs, StitcherState, WRITER_HEADER, Windows, outputKey, startStitcher, stitch, type StitchOutput } from '../src/index.js';
 import { WINDOWS, feed, publishFeed, readJourneys, reference, summarise } from './fixtures/feed.js';
 
 const dirs: string[] = [];
@@ -43,6 +43,41 @@ describe('Ownership', () => {
     // Computed before the rebalance: dropped even though the key is held again.
     expect(o.mayPublish(keyIn(0), gen)).toBe(false);
     expect(o.mayPublish(keyIn(0), o.generation)).toBe(true);
+  });
+});
+
+describe('StitcherState.reconcileOwned', () => {
+  it('two states that split the keys publish what one state does; a new owner emits exactly what the topic lacks', () => {
+    const events = feed(300, 17);
+    const owner = (key: string) => murmur2Partitioner(key, 4);
+    const a = new StitcherState({ windows: new Windows(WINDOWS) });
+    const b = new StitcherState({ windows: new Windows(WINDOWS) });
+    const topic: StitchOutput[] = [];
+    for (const e of events) {
+      topic.push(...stitch(a, e).filter((o) => owner(outputKey(o)) < 2));
+      topic.push(...stitch(b, e).filter((o) => owner(outputKey(o)) >= 2));
+    }
+    expect(summarise(topic)).toEqual(reference(events));
+
+    // B takes every key over with the whole topic read: nothing differs.
+    const view = new PublishedOutputs();
+    for (const o of topic) view.add(o);
+    expect(b.reconcileOwned(view, () => true)).toEqual([]);
+
+    // A's last outputs of partition 1 never reached the topic: B publishes exactly those keys.
+    const lost = new Set<string>();
+    const kept: StitchOutput[] = [];
+    for (const o of [...topic].reverse()) {
+      const k = outputKey(o);
+      if (owner(k) === 1 && lost.size < 25 && !kept.some((x) => outputKey(x) === k)) lost.add(k);
+      if (!lost.has(k)) kept.push(o);
+    }
+    kept.reverse();
+    const partial = new PublishedOutputs();
+    for (const o of kept) partial.add(o);
+    const again = b.reconcileOwned(partial, () => true);
+    expect(new Set(again.map(outputKey))).toEqual(new Set([...lost].filter((k) => reference(events).journeys.has(k) || reference(events).nullPaths.has(k))));
+    expect(summarise([...kept, ...again])).toEqual(reference(events));
   });
 });
 
