@@ -124,6 +124,10 @@ export class KafkaBusConsumer implements Consumer {
         'kafka consumer crash',
       );
       this.announce([]);
+      // kafkajs gives up for good on errors it deems non-retriable (librdkafka's mock answers some
+      // SyncGroups of concurrent joins with an error kafkajs cannot parse): a member that silently
+      // left its group would stop consuming for ever, so start it again ourselves.
+      if (!e.payload.restart && !this.stopping) void this.restartAfterFatalCrash();
     });
   }
 
@@ -140,20 +144,40 @@ export class KafkaBusConsumer implements Consumer {
 
   async start(): Promise<void> {
     try {
-      await this.consumer.connect();
-      await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
-      // Resolves once the first join + sync completed (kafkajs `run` awaits it).
-      await this.consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: this.tuning.partitionsConsumedConcurrently,
-        eachBatch: (payload) => this.eachBatch(payload),
-      });
+      await this.connectAndRun();
     } catch (err) {
       this.stopping = true;
       await this.consumer.disconnect().catch(() => {});
       this.onStopped(this);
       throw err;
+    }
+  }
+
+  private async connectAndRun(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
+    // Resolves once the first join + sync completed (kafkajs `run` awaits it).
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.tuning.partitionsConsumedConcurrently,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+  }
+
+  /** After a crash kafkajs does not restart from (it has disconnected): connect, join, run again. */
+  private async restartAfterFatalCrash(): Promise<void> {
+    for (let attempt = 1; !this.stopping; attempt++) {
+      await sleep(backoffMs(attempt, this.tuning.retryInitialMs, this.tuning.retryMaxMs), this.abort.signal);
+      if (this.stopping) return;
+      try {
+        await this.connectAndRun();
+        this.logger.warn({ groupId: this.options.groupId, attempt }, 'kafka consumer restarted after a crash kafkajs gave up on');
+        return;
+      } catch (err) {
+        this.logger.error({ groupId: this.options.groupId, attempt, err: errorMessage(err) }, 'kafka consumer restart failed; retrying');
+        await this.consumer.disconnect().catch(() => {});
+      }
     }
   }
 
