@@ -29,11 +29,15 @@ export class Emitter {
   }
 
   private async send(out: StitchOutput[], generation: number): Promise<void> {
+    for (const chunk of chunks(out, MAX_PUBLISH_BYTES)) await this.sendChunk(chunk, generation);
+  }
+
+  private async sendChunk(out: Array<{ output: StitchOutput; value: string }>, generation: number): Promise<void> {
     const { bus, topic, ownership, headers, logger } = this.deps;
     for (let attempt = 1; ; attempt++) {
       const records = out
-        .filter((o) => ownership.mayPublish(outputKey(o), generation))
-        .map((o) => ({ key: outputKey(o), value: JSON.stringify(o), headers }));
+        .filter(({ output }) => ownership.mayPublish(outputKey(output), generation))
+        .map(({ output, value }) => ({ key: outputKey(output), value, headers }));
       if (records.length === 0) return;
       try {
         await bus.publish(topic, records);
@@ -44,6 +48,30 @@ export class Emitter {
       }
     }
   }
+}
+
+/**
+ * Bytes of values per publish call. A reconciliation can republish thousands of journeys at once,
+ * some with hundreds of touches; one Kafka record batch of megabytes would exceed the broker's
+ * message.max.bytes (1 MiB by default) and consumers' max bytes per partition.
+ */
+const MAX_PUBLISH_BYTES = 256 * 1024;
+
+/** Serialises outputs and splits them, in order, into runs of at most `maxBytes` (at least one each). */
+function* chunks(out: StitchOutput[], maxBytes: number): Generator<Array<{ output: StitchOutput; value: string }>> {
+  let chunk: Array<{ output: StitchOutput; value: string }> = [];
+  let bytes = 0;
+  for (const output of out) {
+    const value = JSON.stringify(output);
+    if (chunk.length > 0 && bytes + value.length > maxBytes) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push({ output, value });
+    bytes += value.length;
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 /** Wakes waiters when progress was made; a wait also ends after its timeout. */
