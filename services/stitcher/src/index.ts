@@ -185,7 +185,7 @@ export async function startStitcher(deps: StitcherDeps): Promise<Stitcher> {
     await corrected;
   };
 
-  const [reader, journeysReader, member] = await Promise.all([
+  const started = await Promise.allSettled([
     bus.consume({ groupId: `${groups.stitcher}.state.${instance}`, topics: inputs, commit: false, fromBeginning: true, maxBatchSize: 2000, handler: readInputs }),
     bus.consume({ groupId: `${groups.stitcher}.journeys.${instance}`, topics: [topics.journeys], commit: false, fromBeginning: true, maxBatchSize: 5000, handler: readJourneys }),
     startStage({
@@ -210,6 +210,13 @@ export async function startStitcher(deps: StitcherDeps): Promise<Stitcher> {
       },
     }),
   ]);
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    stopping = true;
+    await Promise.allSettled(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+    throw failed.reason;
+  }
+  const [reader, journeysReader, member] = started.map((r) => (r as PromiseFulfilledResult<Consumer>).value) as [Consumer, Consumer, Consumer];
   // An empty log: nothing to catch up on.
   if (inputEnds.size === 0 && !inputsCaughtUp) {
     inputsCaughtUp = true;

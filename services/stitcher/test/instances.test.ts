@@ -68,8 +68,8 @@ async function expectJourneysOf(bus: KafkaBus, topics: TopicMap, events: InputMe
   const expected = reference(events);
   const byTopicOrder = summarise(emitted);
   const byVersion = summarise([...emitted].sort((a, b) => a.emittedAt - b.emittedAt));
-  expect(byTopicOrder.journeys.size).toBeGreaterThan(150);
-  expect(byTopicOrder.nullPaths.size).toBeGreaterThan(150);
+  expect(byTopicOrder.journeys.size).toBeGreaterThan(80);
+  expect(byTopicOrder.nullPaths.size).toBeGreaterThan(80);
   expect(byTopicOrder.journeys).toEqual(expected.journeys);
   expect(byTopicOrder.nullPaths).toEqual(expected.nullPaths);
   expect(byVersion.journeys).toEqual(expected.journeys);
@@ -84,8 +84,9 @@ describe.skipIf(!brokers)('stitcher instances on Kafka', () => {
     onTestFinished(() => cleanUp(cleanups));
     const bus = await connect(cleanups, 'feeder-a');
     await bus.ensureTopics(Object.values(topics), 4);
-    const events = feed(1200, 31);
-    const [first, second, third] = [events.slice(0, 500), events.slice(500, 4000), events.slice(4000)];
+    // Kept small: librdkafka's mock cluster keeps only about 5 MiB per partition.
+    const events = feed(700, 31);
+    const [first, second, third] = [events.slice(0, 300), events.slice(300, 2400), events.slice(2400)];
     await publishFeed(bus, topics, first);
 
     const [a, b] = await Promise.all([instance(cleanups, prefix), instance(cleanups, prefix)]);
@@ -115,8 +116,8 @@ describe.skipIf(!brokers)('stitcher instances on Kafka', () => {
     onTestFinished(() => cleanUp(cleanups));
     const bus = await connect(cleanups, 'feeder-b');
     await bus.ensureTopics(Object.values(topics), 4);
-    const events = feed(1200, 47);
-    const [first, second, third] = [events.slice(0, 1500), events.slice(1500, 3500), events.slice(3500)];
+    const events = feed(700, 47);
+    const [first, second, third] = [events.slice(0, 900), events.slice(900, 2200), events.slice(2200)];
     await publishFeed(bus, topics, first);
 
     const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, 'kafka', brokers, prefix], { stdio: ['ignore', 'pipe', 'pipe'] });
