@@ -7,12 +7,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { groupNames, topicNames, type InputMessage } from '@touchline/contracts';
 import { EmbeddedBus, KafkaBus, type Bus } from '@touchline/platform';
-import { feed, publishFeed, readJourneys, reference, rng, summarise } from './fixtures/feed.js';
+import { LINKING, feed, linkIds, publishFeed, readJourneys, readLinks, reference, referenceOutputs, rng, summarise } from './fixtures/feed.js';
 
 /**
  * kill -9 of the stitcher at random points of a long feed, then restarts: the journeys and null
  * paths it ends up emitting equal those of an uninterrupted run over the same events. On the
- * embedded log and over the Kafka protocol (librdkafka's mock cluster).
+ * embedded log with probabilistic linking on (every link of the uninterrupted run is on the
+ * identity-links topic, and no other), and over the Kafka protocol (librdkafka's mock cluster).
  */
 const FIXTURE = fileURLToPath(new URL('./fixtures/stitcher-process.ts', import.meta.url));
 const brokers = inject('kafkaBrokers');
@@ -85,10 +86,15 @@ async function killAndRestart(bus: Bus, args: string[], prefix: string, events: 
   }
 }
 
-async function expectUninterrupted(bus: Bus, prefix: string, events: InputMessage[]) {
+async function expectUninterrupted(bus: Bus, prefix: string, events: InputMessage[], linking = false) {
   const topics = topicNames(prefix);
   const emitted = await readJourneys(bus, topics.journeys);
-  const expected = reference(events);
+  const expected = reference(events, linking ? LINKING : undefined);
+  if (linking) {
+    const links = linkIds(await readLinks(bus, topics.identityLinks));
+    expect(links.length).toBeGreaterThan(300);
+    expect(links).toEqual(linkIds(referenceOutputs(events, LINKING)));
+  }
   // Per key in topic order (what a reader of the topic ends with) and by version (what the
   // attributor keeps): both must end in the uninterrupted run's outputs.
   const byTopicOrder = summarise(emitted);
@@ -104,8 +110,8 @@ async function expectUninterrupted(bus: Bus, prefix: string, events: InputMessag
 }
 
 describe('stitcher under kill -9', () => {
-  it('ends in the journeys of an uninterrupted run (embedded log)', async () => {
-    const events = feed(3000, 11);
+  it('ends in the journeys and links of an uninterrupted run, probabilistic linking on (embedded log)', async () => {
+    const events = feed(3000, 11, { linkable: true });
     const dir = mkdtempSync(join(tmpdir(), 'stitcher-crash-'));
     dirs.push(dir);
     const prefix = 'crash.';
@@ -113,10 +119,10 @@ describe('stitcher under kill -9', () => {
     const bus = await EmbeddedBus.open({ dir, partitions: 4 });
     await publishFeed(bus, topicNames(prefix), events);
     await bus.close();
-    await killAndRestart(bus, ['embedded', dir, prefix], prefix, [], 4, [200, 1400], 5);
+    await killAndRestart(bus, ['embedded', dir, prefix, 'linking'], prefix, [], 4, [200, 1400], 5);
     const reader = await EmbeddedBus.open({ dir, partitions: 4 });
     try {
-      await expectUninterrupted(reader, prefix, events);
+      await expectUninterrupted(reader, prefix, events, true);
     } finally {
       await reader.close();
     }

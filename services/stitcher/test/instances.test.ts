@@ -5,7 +5,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { groupNames, topicNames, type InputMessage, type TopicMap } from '@touchline/contracts';
 import { KafkaBus, createLogger, silentLogger } from '@touchline/platform';
 import { Windows, startStitcher, type Stitcher } from '../src/index.js';
-import { WINDOWS, feed, publishFeed, readJourneys, reference, summarise } from './fixtures/feed.js';
+import { LINKING, WINDOWS, feed, linkIds, publishFeed, readJourneys, readLinks, reference, referenceOutputs, summarise } from './fixtures/feed.js';
 import { KAFKA_TEST_TUNING } from './fixtures/kafka-tuning.js';
 
 /**
@@ -28,10 +28,17 @@ async function connect(cleanups: Cleanups, name: string): Promise<KafkaBus> {
   return bus;
 }
 
-async function instance(cleanups: Cleanups, prefix: string): Promise<{ stitcher: Stitcher; stop: () => Promise<void> }> {
+async function instance(cleanups: Cleanups, prefix: string, linking = false): Promise<{ stitcher: Stitcher; stop: () => Promise<void> }> {
   const bus = await connect(cleanups, `stitcher-${randomUUID().slice(0, 6)}`);
   const logger = debug ? createLogger('info', 'stitcher') : silentLogger();
-  const stitcher = await startStitcher({ bus, logger, topics: topicNames(prefix), groups: groupNames(prefix), windows: new Windows(WINDOWS) });
+  const stitcher = await startStitcher({
+    bus,
+    logger,
+    topics: topicNames(prefix),
+    groups: groupNames(prefix),
+    windows: new Windows(WINDOWS),
+    ...(linking ? { probabilistic: LINKING } : {}),
+  });
   const stop = async () => {
     await stitcher.consumer.stop();
     await bus.close();
@@ -63,9 +70,37 @@ async function settled(bus: KafkaBus, prefix: string, stitchers: Stitcher[]): Pr
   return true;
 }
 
-async function expectJourneysOf(bus: KafkaBus, topics: TopicMap, events: InputMessage[], writers?: Map<string, number>) {
+/**
+ * A stitcher instance in its own process (killed with SIGKILL by the tests). `settledOwning` tells
+ * whether it last reported itself settled while owning partitions (fixtures/stitcher-process.ts).
+ */
+function child(cleanups: Cleanups, args: string[]): { settledOwning: () => boolean; kill9: () => Promise<void> } {
+  const proc = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const kill9 = async () => {
+    proc.kill('SIGKILL');
+    await exited;
+  };
+  cleanups.push(kill9);
+  let out = '';
+  proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const settledOwning = () => {
+    const lines = out.split('\n').filter((l) => l !== '');
+    const owns = lines.findLast((l) => l.startsWith('partitions '));
+    return lines[lines.length - 1] === 'caught-up' && owns !== undefined && owns !== 'partitions ';
+  };
+  return { settledOwning, kill9 };
+}
+
+async function expectJourneysOf(bus: KafkaBus, topics: TopicMap, events: InputMessage[], writers?: Map<string, number>, linking = false) {
   const emitted = await readJourneys(bus, topics.journeys, writers);
-  const expected = reference(events);
+  const expected = reference(events, linking ? LINKING : undefined);
+  if (linking) {
+    // One record per link at least (a reconciliation may publish a link again), none the state lacks.
+    const links = linkIds(await readLinks(bus, topics.identityLinks));
+    expect(links.length).toBeGreaterThan(40);
+    expect(links).toEqual(linkIds(referenceOutputs(events, LINKING)));
+  }
   const byTopicOrder = summarise(emitted);
   const byVersion = summarise([...emitted].sort((a, b) => a.emittedAt - b.emittedAt));
   expect(byTopicOrder.journeys.size).toBeGreaterThan(80);
@@ -141,4 +176,37 @@ describe.skipIf(!brokers)('stitcher instances on Kafka', () => {
     await waitFor(async () => b.stitcher.ownership.partitions.length === 4 && (await settled(bus, prefix, [b.stitcher])), 'survivor settled');
     await expectJourneysOf(bus, topics, events);
   }, 60_000);
+  it.concurrent('probabilistic linking on: two instances publish the journeys and links of one; after a SIGKILL and a restart no link is missing', async ({ onTestFinished }) => {
+    const prefix = `link-${randomUUID().slice(0, 8)}.`;
+    const topics = topicNames(prefix);
+    const cleanups: Cleanups = [];
+    onTestFinished(() => cleanUp(cleanups));
+    const bus = await connect(cleanups, 'feeder-c');
+    await bus.ensureTopics(Object.values(topics), 4);
+    const events = feed(700, 59, { linkable: true });
+    const [first, second, third] = [events.slice(0, 600), events.slice(600, 2000), events.slice(2000)];
+    await publishFeed(bus, topics, first);
+
+    // Links found while an instance catches up are not published then; its reconciliation does.
+    const killed = child(cleanups, ['kafka', brokers, prefix, 'linking']);
+    const b = await instance(cleanups, prefix, true);
+    await publishFeed(bus, topics, second);
+    await waitFor(async () => killed.settledOwning() && (await settled(bus, prefix, [b.stitcher])) && b.stitcher.ownership.partitions.length < 4, 'both instances settled');
+    const writers = new Map<string, number>();
+    await expectJourneysOf(bus, topics, [...first, ...second], writers, true);
+    expect([...writers.values()].filter((n) => n > 50).length).toBe(2);
+
+    // Killed while the third part is being published; a new instance starts in its place.
+    const publishing = publishFeed(bus, topics, third, 100);
+    await new Promise((r) => setTimeout(r, 150));
+    await killed.kill9();
+    const restarted = child(cleanups, ['kafka', brokers, prefix, 'linking']);
+    await publishing;
+    await waitFor(
+      async () => restarted.settledOwning() && (await settled(bus, prefix, [b.stitcher])) && b.stitcher.ownership.partitions.length < 4,
+      'survivor and restarted instance settled',
+      45_000,
+    );
+    await expectJourneysOf(bus, topics, events, undefined, true);
+  }, 90_000);
 });

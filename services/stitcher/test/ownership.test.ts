@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { groupNames, topicNames, type JourneyMessage } from '@touchline/contracts';
+import { groupNames, topicNames, type IdentityLinkMessage, type InputMessage, type JourneyMessage } from '@touchline/contracts';
 import { EmbeddedBus, murmur2Partitioner, silentLogger } from '@touchline/platform';
 import { Ownership, PublishedOutputs, StitcherState, WRITER_HEADER, Windows, outputKey, startStitcher, stitch, type StitchOutput } from '../src/index.js';
-import { WINDOWS, feed, publishFeed, readJourneys, reference, summarise } from './fixtures/feed.js';
+import { LINKING, WINDOWS, feed, linkIds, publishFeed, readJourneys, reference, referenceOutputs, summarise } from './fixtures/feed.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -78,6 +78,35 @@ describe('StitcherState.reconcileOwned', () => {
     const again = b.reconcileOwned(partial, () => true);
     expect(new Set(again.map(outputKey))).toEqual(new Set([...lost].filter((k) => reference(events).journeys.has(k) || reference(events).nullPaths.has(k))));
     expect(summarise([...kept, ...again])).toEqual(reference(events));
+  });
+});
+
+describe('StitcherState.ownedLinks', () => {
+  const owner = (key: string) => murmur2Partitioner(key, 4);
+  const withoutTime = ({ linkedAt: _, ...rest }: IdentityLinkMessage) => rest;
+  const eventTime = (e: InputMessage) => ('timestamp' in e ? e.timestamp : 0);
+
+  it('split between owners gives every link once, each as a feed in time order first found it', () => {
+    const events = feed(400, 19, { linkable: true }).sort((a, b) => eventTime(a) - eventTime(b) || (a.messageId < b.messageId ? -1 : 1));
+    const state = new StitcherState({ windows: new Windows(WINDOWS), probabilistic: LINKING });
+    const emitted = events.flatMap((e) => stitch(state, e)).filter((o): o is IdentityLinkMessage => o.kind === 'identity_link');
+    expect(emitted.length).toBeGreaterThan(30);
+    const parts = [0, 1, 2, 3].map((p) => state.ownedLinks((key) => owner(key) === p));
+    parts.forEach((links, p) => expect(links.every((l) => owner(l.linkId) === p)).toBe(true));
+    const byId = (a: { linkId: string }, b: { linkId: string }) => (a.linkId < b.linkId ? -1 : 1);
+    expect(parts.flat().sort(byId).map(withoutTime)).toEqual([...emitted].sort(byId).map(withoutTime));
+  });
+
+  it('leaves out the links a fraud flag took back, as a state that never saw the flagged touches', () => {
+    const events = feed(400, 19, { linkable: true });
+    const state = new StitcherState({ windows: new Windows(WINDOWS), probabilistic: LINKING });
+    for (const e of events) stitch(state, e);
+    const flagged = events.filter((e) => e.kind === 'touchpoint' && e.messageId.endsWith('-near')).map((e) => e.messageId);
+    expect(flagged.length).toBeGreaterThan(30);
+    stitch(state, { v: 1, kind: 'fraud_flag', flagId: 'f-1', touchpointIds: flagged, reason: 'test', flaggedAt: 0 });
+    const after = linkIds(state.ownedLinks(() => true));
+    expect(after.length).toBeLessThan(linkIds(referenceOutputs(events, LINKING)).length);
+    expect(after).toEqual(linkIds(referenceOutputs(events.filter((e) => !flagged.includes(e.messageId)), LINKING)));
   });
 });
 
