@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { decodeMessage, type DeadletterMessage } from '@touchline/contracts';
-import type { Bus, ConsumedBatch, ConsumedRecord, Consumer } from './bus/types.js';
+import type { Bus, ConsumeOptions, ConsumedBatch, ConsumedRecord, Consumer } from './bus/types.js';
 import type { Logger } from './logger.js';
 
 export interface Decoded<T> {
@@ -29,6 +29,8 @@ export interface StageOptions<T> {
    */
   afterRestore?: () => Promise<void>;
   maxBatchSize?: number;
+  /** Passed to `Bus.consume`: the partitions of `topics` this member of `groupId` holds. */
+  onAssignment?: ConsumeOptions['onAssignment'];
 }
 
 /**
@@ -43,6 +45,7 @@ export async function startStage<T>(opts: StageOptions<T>): Promise<Consumer> {
     groupId,
     topics,
     maxBatchSize: opts.maxBatchSize ?? 1000,
+    ...(opts.onAssignment ? { onAssignment: opts.onAssignment } : {}),
     handler: async (batch) => {
       const { items, dead } = decodeBatch(batch.records, opts.schema, groupId);
       if (dead.length > 0) {

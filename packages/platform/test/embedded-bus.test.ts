@@ -744,6 +744,23 @@ describe('EmbeddedBus', () => {
     await c2.stop();
   });
 
+  it('announces the assignment: every partition of the topics before the first batch, nothing once stopping', async () => {
+    const dir = await tmpDir();
+    const bus = await open({ dir });
+    await bus.ensureTopics(['a1', 'a2'], 3);
+    await bus.publish('a1', [{ key: 'k', value: 'x' }]);
+    const events: string[] = [];
+    const consumer = await bus.consume({
+      groupId: 'g-assign',
+      topics: ['a1', 'a2'],
+      onAssignment: (assignment) => events.push(`assigned ${assignment.map((tp) => `${tp.topic}:${tp.partition}`).sort().join(',')}`),
+      handler: async () => void events.push('batch'),
+    });
+    await vi.waitFor(() => expect(events).toContain('batch'), { timeout: 5_000, interval: 1 });
+    await consumer.stop();
+    expect(events).toEqual(['assigned a1:0,a1:1,a1:2,a2:0,a2:1,a2:2', 'batch', 'assigned ']);
+  });
+
   it('close() flushes publishes already accepted; the directory lock stops a second opener', async () => {
     const dir = await tmpDir();
     const bus = await open({ dir });

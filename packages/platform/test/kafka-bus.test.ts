@@ -425,4 +425,40 @@ describe.skipIf(!brokers)('KafkaBus on the librdkafka mock cluster', () => {
 
     for (const phase of [0, 1, 2]) expect(union(phase).size).toBe(40);
   });
+
+  it('announces assignments: all partitions to a lone member, nothing during a rebalance, disjoint halves after, all again when one leaves', async () => {
+    const bus = await openBus();
+    const p = prefix();
+    const topic = `${p}.owned`;
+    const groupId = `${p}-owners`;
+    await bus.ensureTopics([topic], 4);
+    const seen = { a: [] as number[][], b: [] as number[][] };
+    const member = (name: 'a' | 'b') =>
+      bus.consume({
+        groupId,
+        topics: [topic],
+        commit: false,
+        onAssignment: (assignment) => {
+          expect(assignment.every((tp) => tp.topic === topic)).toBe(true);
+          seen[name].push(assignment.map((tp) => tp.partition));
+        },
+        handler: async () => undefined,
+      });
+    const last = (name: 'a' | 'b'): number[] | undefined => seen[name][seen[name].length - 1];
+
+    const a = await member('a');
+    expect(last('a')).toEqual([0, 1, 2, 3]);
+
+    const b = await member('b');
+    await waitFor(() => (last('a')?.length ?? 0) > 0 && (last('a')?.length ?? 0) < 4 && (last('b')?.length ?? 0) > 0, 'a split between A and B');
+    // A gave everything up before the split was handed out: eager rebalancing.
+    expect(seen.a.slice(1).some((x) => x.length === 0)).toBe(true);
+    expect([...last('a')!, ...last('b')!].sort()).toEqual([0, 1, 2, 3]);
+
+    await a.stop();
+    expect(last('a')).toEqual([]);
+    await waitFor(() => last('b')?.length === 4, 'B holds every partition after A left', 20_000);
+    await b.stop();
+    expect(last('b')).toEqual([]);
+  });
 });

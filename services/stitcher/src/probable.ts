@@ -96,15 +96,29 @@ export class ProbableLinks {
     const w = this.opts.windowMs;
     this.inWindow(s, bucket, (o) => {
       if (linked?.has(o.node) || found.some((f) => f.other === o.node)) return;
-      const earlierFirst = byTime(o, s) < 0;
-      found.push({
-        other: o.node,
-        evidence: earlierFirst ? [o.messageId, s.messageId] : [s.messageId, o.messageId],
-        at: Math.max(s.timestamp, o.timestamp),
-        confidence: 0.9 - (0.4 * Math.abs(s.timestamp - o.timestamp)) / w,
-      });
+      found.push(pairOf(s, o, w));
     });
     return found;
+  }
+
+  /** Every link once, as its two device nodes (the smaller first). */
+  *pairs(): Generator<[string, string]> {
+    for (const [a, linked] of this.edges) for (const b of linked.keys()) if (a < b) yield [a, b];
+  }
+
+  /**
+   * The link between `s`'s device and `other` as the earliest pair of touches with `s` shows it
+   * (the pair whose later touch came first, as a feed in time order finds it); undefined when `s`
+   * forms no pair with `other`.
+   */
+  linkFrom(s: Sighting, bucket: Bucket, other: string): FoundLink | undefined {
+    let best: FoundLink | undefined;
+    this.inWindow(s, bucket, (o) => {
+      if (o.node !== other) return;
+      const f = pairOf(s, o, this.opts.windowMs);
+      if (best === undefined || earlier(f, best)) best = f;
+    });
+    return best;
   }
 
   /** Records a sighting: every pair it forms in its window supports a link. */
@@ -184,6 +198,29 @@ export class ProbableLinks {
     }
     return f;
   }
+}
+
+/** The link a pair of touches of two devices supports, seen from `s`. */
+function pairOf(s: Sighting, o: Sighting, windowMs: number): FoundLink {
+  return {
+    other: o.node,
+    evidence: byTime(o, s) < 0 ? [o.messageId, s.messageId] : [s.messageId, o.messageId],
+    at: Math.max(s.timestamp, o.timestamp),
+    confidence: 0.9 - (0.4 * Math.abs(s.timestamp - o.timestamp)) / windowMs,
+  };
+}
+
+/**
+ * Whether link `a` would be found before `b` by a feed in time order: by its later touch (time,
+ * then messageId), then by its earlier touch (time, which the lower confidence shows, then messageId).
+ */
+export function earlier(a: FoundLink, b: FoundLink): boolean {
+  if (a.at !== b.at) return a.at < b.at;
+  const [a0, a1] = a.evidence;
+  const [b0, b1] = b.evidence;
+  if (a1 !== b1) return a1 < b1;
+  if (a.confidence !== b.confidence) return a.confidence < b.confidence;
+  return a0 < b0;
 }
 
 function byTime(a: Sighting, b: Sighting): number {

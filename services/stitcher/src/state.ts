@@ -10,7 +10,7 @@ import type {
   TouchpointMessage,
 } from '@touchline/contracts';
 import { MinHeap } from './heap.js';
-import { ProbableLinks, probableLinkId, type Bucket, type FoundLink, type ProbabilisticLinking } from './probable.js';
+import { ProbableLinks, earlier, probableLinkId, type Bucket, type FoundLink, type ProbabilisticLinking } from './probable.js';
 import type { Windows } from './windows.js';
 
 const DAY_MS = 86_400_000;
@@ -65,6 +65,9 @@ export interface StitcherOptions {
 
 export type StitchOutput = JourneyMessage | NullPathMessage | IdentityLinkMessage;
 
+/** The signature `PublishedOutputs` records for a retracted journey. */
+const RETRACTED = '\u0000retracted';
+
 /** What the journeys topic last holds: per conversion its journey, per null path its touches. */
 export class PublishedOutputs {
   readonly journeys = new Map<string, { signature: string; revision: number }>();
@@ -78,7 +81,7 @@ export class PublishedOutputs {
     if (m.kind === 'identity_link') return;
     if (m.kind === 'journey') {
       this.journeys.set(m.conversion.conversionId, {
-        signature: m.retracted ? '\u0000retracted' : journeySignature(m.level, m.milestones, m.touches),
+        signature: m.retracted ? RETRACTED : journeySignature(m.level, m.milestones, m.touches),
         revision: m.revision,
       });
       return;
@@ -142,6 +145,8 @@ export class StitcherState {
   private watermark = -Infinity;
   private readonly links: ProbableLinks | undefined;
   private readonly untouched: boolean;
+  /** Conversions of deleted people, so a reconciliation can still retract what the topic holds. */
+  private readonly forgotten = new Map<string, { stored: StoredConversion; personId: string }>();
 
   constructor(private readonly opts: StitcherOptions) {
     this.maxTouches = opts.maxTouchesPerJourney ?? 500;
@@ -246,6 +251,7 @@ export class StitcherState {
       const p = this.people.get(root)!;
       const personId = this.personId(p);
       for (const stored of p.conversions.values()) {
+        this.forgotten.set(stored.conv.conversionId, { stored, personId });
         if (stored.lastSignature === undefined) continue;
         out.push(this.journey(stored, personId, [], undefined, 'person', true));
         this.conversionNode.delete(stored.conv.conversionId);
@@ -291,6 +297,103 @@ export class StitcherState {
     }
     for (const root of [...this.people.keys()]) out.push(...this.refresh(root, false));
     return out;
+  }
+
+  // --- ownership across instances ----------------------------------------------------------
+  // Several instances hold the same state (each reads every input partition); each publishes only
+  // the outputs whose key it owns. These methods are what that needs, apart from the graph logic.
+
+  /**
+   * Like `reconcile`, restricted to the outputs whose key `owns` accepts (a journey's key is its
+   * conversionId, a null path's its pathId): what the topic holds for them becomes the reference
+   * emission diffs against, and what differs from the state is returned. Outputs of other keys keep
+   * what this state last computed for them; the instance owning them publishes those.
+   */
+  reconcileOwned(onTopic: PublishedOutputs, owns: (key: string) => boolean): StitchOutput[] {
+    const out: StitchOutput[] = [];
+    const claimed = new Set<string>();
+    const affected: string[] = [];
+    for (const [root, p] of this.people) {
+      let reset = false;
+      for (const s of p.conversions.values()) {
+        if (!owns(s.conv.conversionId)) continue;
+        const t = onTopic.journeys.get(s.conv.conversionId);
+        s.lastSignature = t?.signature;
+        s.revision = t?.revision ?? 0;
+        reset = true;
+      }
+      for (const pathId of [...p.nullPaths.keys()]) {
+        if (!owns(pathId)) continue;
+        p.nullPaths.delete(pathId);
+        reset = true;
+      }
+      for (const pathId of onTopic.nullPathsByPerson.get(this.personId(p)) ?? []) {
+        if (!owns(pathId)) continue;
+        p.nullPaths.set(pathId, onTopic.nullPaths.get(pathId)!);
+        claimed.add(pathId);
+        reset = true;
+      }
+      if (reset) affected.push(root);
+    }
+    for (const [pathId, sig] of onTopic.nullPaths) {
+      if (sig !== '' && owns(pathId) && !claimed.has(pathId)) out.push(this.nullPath(onTopic.nullPathOwner.get(pathId)!, pathId, [], this.watermark));
+    }
+    for (const root of affected) out.push(...this.refresh(root, false));
+    // A privacy delete applied while this instance did not publish (catching up after a start, or
+    // before it owned the key): the topic may still hold the journey, so retract it.
+    for (const [id, { stored, personId }] of this.forgotten) {
+      const t = onTopic.journeys.get(id);
+      if (!owns(id) || t === undefined || t.signature === RETRACTED) continue;
+      stored.revision = t.revision;
+      stored.lastSignature = RETRACTED;
+      out.push(this.journey(stored, personId, [], undefined, 'person', true));
+    }
+    return out;
+  }
+
+  /**
+   * The probabilistic links the state holds now whose linkId `owns` accepts, as identity-link
+   * messages: what a new owner publishes at its reconciliation, since links found while it did not
+   * publish were dropped. The topic and the table keep one link per linkId, so publishing one again
+   * changes nothing. A link the state no longer holds (its touches flagged as fraud, a device
+   * deleted) is not published again; like a single instance, nothing withdraws one already written.
+   * Each link is shown by the earliest pair of touches supporting it now.
+   */
+  ownedLinks(owns: (linkId: string) => boolean): IdentityLinkMessage[] {
+    if (!this.links) return [];
+    const pairs: Array<[string, string]> = [];
+    const devices = new Set<string>();
+    for (const [a, b] of this.links.pairs()) {
+      if (!owns(probableLinkId(a, b))) continue;
+      pairs.push([a, b]);
+      devices.add(a);
+    }
+    if (pairs.length === 0) return [];
+    const sightings = new Map<string, StoredTouch[]>();
+    for (const t of this.touchIndex.values()) {
+      if (!t.sighting || !devices.has(t.node)) continue;
+      let list = sightings.get(t.node);
+      if (!list) sightings.set(t.node, (list = []));
+      list.push(t);
+    }
+    const out: IdentityLinkMessage[] = [];
+    for (const [a, b] of pairs) {
+      let best: FoundLink | undefined;
+      for (const s of sightings.get(a) ?? []) {
+        const f = this.links.linkFrom(s, s.sighting!, b);
+        if (f && (best === undefined || earlier(f, best))) best = f;
+      }
+      if (best) out.push(this.linkMessage(a, best));
+    }
+    return out;
+  }
+
+  /**
+   * Keeps versions increasing across instances: an output emitted after this one was seen on the
+   * topic gets a higher `emittedAt`, whatever the other instance's clock said.
+   */
+  observeEmittedAt(emittedAt: number): void {
+    if (emittedAt > this.lastMicros) this.lastMicros = emittedAt;
   }
 
   private isDeleted(nodes: string[]): boolean {

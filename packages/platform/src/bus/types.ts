@@ -57,6 +57,18 @@ export interface ConsumeOptions {
    * any group's position; use a throw-away group id for it.
    */
   commit?: boolean;
+  /**
+   * Which partitions this member of the group holds. Called with the new assignment after every
+   * join (the embedded bus has one member, which holds every partition of `topics`), and with `[]`
+   * as soon as the member knows it holds nothing any more: a rebalance began, the consumer crashed
+   * and rejoins, or it stops. Between `[]` and the next call the member owns nothing. Must not throw.
+   */
+  onAssignment?: (assignment: TopicPartition[]) => void;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
 }
 
 export interface Consumer {

@@ -1,4 +1,4 @@
-import type { ConsumeOptions, ConsumedBatch, Consumer } from '../types.js';
+import type { ConsumeOptions, ConsumedBatch, Consumer, TopicPartition } from '../types.js';
 import type { GroupOffsets } from './group-offsets.js';
 import type { EmbeddedLogger, PartitionLog, ReadCursor } from './partition-log.js';
 
@@ -67,6 +67,8 @@ export class EmbeddedConsumer implements Consumer {
   }
 
   start(): void {
+    // The only member of its group: it holds every partition from the start until it stops.
+    this.announce(this.logs.map((log) => ({ topic: log.topic, partition: log.partition })));
     for (const log of this.logs) {
       const waiter = new Waiter();
       const stopWaiter = new Waiter();
@@ -76,6 +78,14 @@ export class EmbeddedConsumer implements Consumer {
       log.listeners.add(listener);
       this.unlisten.push(() => log.listeners.delete(listener));
       this.workers.push(this.run(log, waiter, stopWaiter, this.startOffsets.get(log) ?? log.startOffset));
+    }
+  }
+
+  private announce(assignment: TopicPartition[]): void {
+    try {
+      this.options.onAssignment?.(assignment);
+    } catch (err) {
+      this.logger.warn({ err, groupId: this.group.groupId }, 'embedded bus: onAssignment callback threw');
     }
   }
 
@@ -165,6 +175,7 @@ export class EmbeddedConsumer implements Consumer {
   async stop(): Promise<void> {
     if (!this.stopped) {
       this.stopping = true;
+      this.announce([]);
       for (const w of this.waiters) w.wake();
       for (const w of this.stopWaiters) w.wake();
       this.stopped = Promise.allSettled(this.workers).then(() => {

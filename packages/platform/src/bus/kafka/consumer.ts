@@ -1,5 +1,5 @@
 import type { Admin, Consumer as KafkaJsConsumer, EachBatchPayload, Kafka } from 'kafkajs';
-import type { ConsumeOptions, Consumer } from '../types.js';
+import type { ConsumeOptions, Consumer, TopicPartition } from '../types.js';
 import {
   backoffMs,
   errorMessage,
@@ -73,6 +73,8 @@ export class KafkaBusConsumer implements Consumer {
   private stopping = false;
   private stopPromise: Promise<void> | null = null;
   private pausedByUser = false;
+  /** Whether the last assignment announced was empty (it starts out holding nothing). */
+  private announcedEmpty = true;
 
   constructor(
     kafka: Kafka,
@@ -112,31 +114,70 @@ export class KafkaBusConsumer implements Consumer {
       );
       // A restart after a crash creates a fresh kafkajs consumer group without our pause.
       if (this.pausedByUser) this.applyPause();
+      if (!this.stopping) this.announce(assignmentList(e.payload.memberAssignment));
     });
+    // Eager rebalancing: once a member learns a rebalance began it holds nothing until it rejoined.
+    this.consumer.on(this.consumer.events.REBALANCING, () => this.announce([]));
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       this.logger.error(
         { groupId: options.groupId, err: errorMessage(e.payload.error), restart: e.payload.restart },
         'kafka consumer crash',
       );
+      this.announce([]);
+      // kafkajs gives up for good on errors it deems non-retriable (librdkafka's mock answers some
+      // SyncGroups of concurrent joins with an error kafkajs cannot parse): a member that silently
+      // left its group would stop consuming for ever, so start it again ourselves.
+      if (!e.payload.restart && !this.stopping) void this.restartAfterFatalCrash();
     });
+  }
+
+  /** Tells `onAssignment` what this member holds now; repeated empty announcements are skipped. */
+  private announce(assignment: TopicPartition[]): void {
+    if (assignment.length === 0 && this.announcedEmpty) return;
+    this.announcedEmpty = assignment.length === 0;
+    try {
+      this.options.onAssignment?.(assignment);
+    } catch (err) {
+      this.logger.error({ groupId: this.options.groupId, err: errorMessage(err) }, 'kafka consumer onAssignment callback threw');
+    }
   }
 
   async start(): Promise<void> {
     try {
-      await this.consumer.connect();
-      await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
-      // Resolves once the first join + sync completed (kafkajs `run` awaits it).
-      await this.consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: this.tuning.partitionsConsumedConcurrently,
-        eachBatch: (payload) => this.eachBatch(payload),
-      });
+      await this.connectAndRun();
     } catch (err) {
       this.stopping = true;
       await this.consumer.disconnect().catch(() => {});
       this.onStopped(this);
       throw err;
+    }
+  }
+
+  private async connectAndRun(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.options.topics, fromBeginning: this.options.fromBeginning ?? true });
+    // Resolves once the first join + sync completed (kafkajs `run` awaits it).
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.tuning.partitionsConsumedConcurrently,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+  }
+
+  /** After a crash kafkajs does not restart from (it has disconnected): connect, join, run again. */
+  private async restartAfterFatalCrash(): Promise<void> {
+    for (let attempt = 1; !this.stopping; attempt++) {
+      await sleep(backoffMs(attempt, this.tuning.retryInitialMs, this.tuning.retryMaxMs), this.abort.signal);
+      if (this.stopping) return;
+      try {
+        await this.connectAndRun();
+        this.logger.warn({ groupId: this.options.groupId, attempt }, 'kafka consumer restarted after a crash kafkajs gave up on');
+        return;
+      } catch (err) {
+        this.logger.error({ groupId: this.options.groupId, attempt, err: errorMessage(err) }, 'kafka consumer restart failed; retrying');
+        await this.consumer.disconnect().catch(() => {});
+      }
     }
   }
 
@@ -280,6 +321,7 @@ export class KafkaBusConsumer implements Consumer {
   stop(): Promise<void> {
     this.stopPromise ??= (async () => {
       this.stopping = true;
+      this.announce([]);
       this.abort.abort(); // cut a redelivery backoff short
       try {
         await this.consumer.disconnect();
@@ -289,4 +331,13 @@ export class KafkaBusConsumer implements Consumer {
     })();
     return this.stopPromise;
   }
+}
+
+/** kafkajs' `memberAssignment` (topic → partitions) as a flat, sorted list. */
+function assignmentList(memberAssignment: Record<string, number[]>): TopicPartition[] {
+  const out: TopicPartition[] = [];
+  for (const [topic, partitions] of Object.entries(memberAssignment)) {
+    for (const partition of partitions) out.push({ topic, partition });
+  }
+  return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
 }
