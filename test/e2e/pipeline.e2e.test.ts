@@ -122,7 +122,7 @@ for (const v of variants) {
       const credit = await waitFor(async () => frames.find((f) => f.channel === 'credits' && f.data.conversionId === `${person}-conv`), 10_000, 'credit on the stream');
       expect(credit.data.model).toBe('linear');
       const metrics = await waitFor(
-        async () => frames.filter((f) => f.channel === 'metrics' && f.data.model === 'linear').find((f) => f.data.channels.some((c: any) => c.channel === 'email' && c.revenue >= 100 - 1e-6)),
+        async () => frames.filter((f) => f.channel === 'metrics' && f.type === 'revenue_by_channel' && f.data.model === 'linear').find((f) => f.data.channels.some((c: any) => c.channel === 'email' && c.revenue >= 100 - 1e-6)),
         10_000,
         'revenue by channel on the stream',
       );
