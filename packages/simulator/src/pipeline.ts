@@ -32,6 +32,13 @@ export interface PipelineObservation {
   snapshot: ModelSnapshot;
   /** Per model, `credits_current` summed per channel: weights and values, synthetic `direct` touches included. */
   credits: ModelCredit[];
+  /**
+   * Per model, the credit of the touches only (`credits_current WHERE touchpoint_id != ''`): what
+   * the models say about the channels. The synthetic touch of a conversion without any touch says
+   * nothing about a channel (the conversion happened without one), so channel accuracy is scored
+   * on this, as the `model` observation leaves such conversions uncredited too.
+   */
+  touchedCredits: ModelCredit[];
   /** Conversions with no touch in their window, credited to a synthetic `direct` touch. */
   untouchedConversions: number;
   /** Events ingest refused, with the reason of the first few. */
@@ -120,15 +127,21 @@ export class PipelineObserver {
     const journeys = [...this.finalJourneys.values()].filter((j) => !j.retracted).sort((a, b) => compareStrings(a.conversion.conversionId, b.conversion.conversionId));
     const nullPaths = [...this.finalNullPaths.values()].filter((n) => n.touches.length > 0 || n.untouched === true).sort((a, b) => compareStrings(a.pathId, b.pathId));
     const sums = new Map<ReportModel, Map<string, ChannelCredit>>(this.models.map((m) => [m, new Map()] as const));
+    const touched = new Map<ReportModel, Map<string, ChannelCredit>>(this.models.map((m) => [m, new Map()] as const));
+    const addTo = (byChannel: Map<string, ChannelCredit>, channel: string, weight: number, value: number) => {
+      let row = byChannel.get(channel);
+      if (!row) byChannel.set(channel, (row = { channel, conversions: 0, value: 0 }));
+      row.conversions += weight;
+      row.value += value;
+    };
     const halfLifeDays = this.config.TOUCHLINE_TIME_DECAY_HALF_LIFE_DAYS;
     for (const j of journeys) {
       for (const credit of creditJourney(j, { models: this.models as ModelName[], halfLifeDays, snapshot })) {
-        const byChannel = sums.get(credit.model as ReportModel)!;
+        const all = sums.get(credit.model as ReportModel)!;
+        const mine = touched.get(credit.model as ReportModel)!;
         for (const s of credit.shares) {
-          let row = byChannel.get(s.channel);
-          if (!row) byChannel.set(s.channel, (row = { channel: s.channel, conversions: 0, value: 0 }));
-          row.conversions += s.weight;
-          row.value += s.value;
+          addTo(all, s.channel, s.weight, s.value);
+          if (s.touchpointId !== '') addTo(mine, s.channel, s.weight, s.value);
         }
       }
     }
@@ -138,6 +151,7 @@ export class PipelineObserver {
       stats: this.attributor.stats,
       snapshot,
       credits: this.models.map((model) => ({ model, credits: [...sums.get(model)!.values()].sort((a, b) => compareStrings(a.channel, b.channel)) })),
+      touchedCredits: this.models.map((model) => ({ model, credits: [...touched.get(model)!.values()].sort((a, b) => compareStrings(a.channel, b.channel)) })),
       untouchedConversions: journeys.filter((j) => j.touches.length === 0).length,
       rejected: this.rejected,
       rejections: [...this.rejections],

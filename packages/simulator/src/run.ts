@@ -41,6 +41,7 @@ export interface SimulationRun {
   stats: PathStats;
   /** Converting journeys (only with `keepJourneys`, under the `model` observation). */
   journeys: SimJourney[];
+  /** Every model's channel credit, scored against the truth (under `pipeline`: the touches' credit, `PipelineObservation.touchedCredits`). */
   credits: ModelCredit[];
   accuracy: ModelAccuracy[];
   experiments: ExperimentResult[];
@@ -182,7 +183,10 @@ export function simulateOffline(scenario: Scenario, seed: number, options: RunOp
   options.onProgress?.(world.unitCount, world.unitCount);
   const groundTruth = truth.result();
   const observed = pipeline?.result();
-  const credits = observed ? observed.credits : [...creditPathModels(observer.stats), ...journeyCredit.result()];
+  // Channel accuracy is scored on the credit of touches under either observation: a conversion
+  // without any touch is left uncredited by the model observation and credited to a synthetic
+  // touch by the pipeline, which says nothing about a channel.
+  const credits = observed ? [...observed.touchedCredits] : [...creditPathModels(observer.stats), ...journeyCredit.result()];
   const results = experiments.map((e) => e.result(options.confidence ?? 0.95));
   if (results.length) {
     const dd = credits.find((c) => c.model === 'data_driven') as ModelCredit;

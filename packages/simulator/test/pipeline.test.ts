@@ -64,6 +64,8 @@ describe('the pipeline observation', () => {
     const r = observe([conversion('c1', 3, 'u1')]);
     expect(r.untouchedConversions).toBe(1);
     for (const m of r.credits) expect(m.credits, m.model).toEqual([{ channel: 'direct', conversions: 1, value: 100 }]);
+    // The touches' credit, which channel accuracy is scored on, has none of it.
+    for (const m of r.touchedCredits) expect(m.credits, m.model).toEqual([]);
   });
 
   it('counts what ingest refuses, with the reason', () => {
@@ -84,6 +86,11 @@ describe('the pipeline observation', () => {
       const total = m.credits.reduce((x, c) => x + c.conversions, 0);
       expect(Math.abs(total - p.journeys.length), m.model).toBeLessThan(1e-9 * p.journeys.length);
     }
+    for (const m of p.touchedCredits) {
+      const total = m.credits.reduce((x, c) => x + c.conversions, 0);
+      expect(Math.abs(total - (p.journeys.length - p.untouchedConversions)), m.model).toBeLessThan(1e-9 * p.journeys.length);
+    }
+    expect(a.credits).toEqual(p.touchedCredits);
     expect(a.credits.map((c) => c.model)).toEqual([...JOURNEY_MODELS, ...ALGORITHMIC_MODELS]);
     expect(b.credits).toEqual(a.credits);
   });

@@ -113,11 +113,13 @@ export function journeySignature(level: 'person' | 'account', milestones: Journe
  * finally emitted depends only on the set of events, not on their order; a late touch, a late merge
  * or a fraud flag yields a restatement.
  *
- * Null paths: touches of a person not followed by a conversion within the lookback window form a
- * null path once event time (the largest timestamp seen) has passed the window's end. A later
- * event that changes or converts it re-emits or withdraws it under the same `pathId`. A known
- * person's window periods without any touch or conversion are untouched null paths (see
- * `untouchedPeriods`).
+ * Null paths: a person's history is cut into periods of one lookback window each, laid from their
+ * first event. The touches of a period that no conversion's window overlaps (neither the
+ * conversion's own period nor the one before it) form a null path once event time (the largest
+ * timestamp seen) has passed the period's end, so null windows are as long as a conversion's and
+ * a person touched without pause still yields them. A later event that changes or converts it
+ * re-emits or withdraws it under the same `pathId`. A known person's periods without any touch or
+ * conversion are untouched null paths (see `untouchedPeriods`).
  *
  * Probabilistic links (when configured) never merge people: they group deterministic people into
  * clusters that share journeys. A cluster shares only when it holds at most one identified person
@@ -670,21 +672,27 @@ export class StitcherState {
         .filter((s) => s.conv.consent)
         .map((s) => s.conv.timestamp)
         .sort((a, b) => a - b);
-      // Touches no conversion followed within the lookback window, grouped while gaps stay inside it.
-      const groups: StoredTouch[][] = [];
-      let ci = 0;
-      for (const t of touches) {
-        while (ci < conversions.length && conversions[ci]! < t.timestamp) ci++;
-        const converted = ci < conversions.length && conversions[ci]! - t.timestamp <= lookback;
-        if (converted) continue;
-        const g = groups[groups.length - 1];
-        if (g && t.timestamp - g[g.length - 1]!.timestamp <= lookback) g.push(t);
-        else groups.push([t]);
-      }
-      for (const g of groups) {
-        const end = g[g.length - 1]!.timestamp + lookback;
-        if (end <= this.watermark) closed.set(`${personId}|${g[0]!.messageId}`, { touches: g.slice(-this.maxTouches), closedAt: end });
-        else nextDeadline = Math.min(nextDeadline, end);
+      // Null windows are the periods of one lookback each laid from the person's first event, so
+      // that a person touched without pause until now still yields one null path per period that
+      // has passed, and every null window is as long as a conversion's. A period a conversion's
+      // window overlaps (the conversion's period and the one before) is that journey's, not a null.
+      const first = firstEventOf(members);
+      if (first !== Infinity) {
+        const claimed = claimedPeriods(conversions, first, lookback);
+        const byPeriod = new Map<number, StoredTouch[]>();
+        for (const t of touches) {
+          const n = Math.floor((t.timestamp - first) / lookback);
+          if (claimed.has(n)) continue;
+          let g = byPeriod.get(n);
+          if (!g) byPeriod.set(n, (g = []));
+          g.push(t);
+        }
+        for (const [n, g] of byPeriod) {
+          const start = first + n * lookback;
+          const end = start + lookback;
+          if (end <= this.watermark) closed.set(`${personId}|period|${start}`, { touches: g.slice(-this.maxTouches), closedAt: end });
+          else nextDeadline = Math.min(nextDeadline, end);
+        }
       }
       if (this.untouched) {
         const idle = this.untouchedPeriods(members, lookback);
@@ -725,12 +733,7 @@ export class StitcherState {
    */
   private untouchedPeriods(members: Person[], lookback: number): { closed: number[]; next: number } {
     const none = { closed: [], next: Infinity };
-    let first = Infinity;
-    for (const m of members) {
-      if (m.touches.length > 0 && m.touches[0]!.timestamp < first) first = m.touches[0]!.timestamp;
-      for (const s of m.conversions.values()) if (s.conv.timestamp < first) first = s.conv.timestamp;
-      if (m.identifies) for (const at of m.identifies) if (at < first) first = at;
-    }
+    const first = firstEventOf(members);
     if (first === Infinity) return none;
     // Most refreshes come before the person's first period has even ended: nothing to close yet,
     // and waking up at its end (perhaps early) is enough.
@@ -758,10 +761,15 @@ export class StitcherState {
         candidates.add(period(at) + 1);
       }
     }
+    const claimed = claimedPeriods(
+      members.flatMap((m) => [...m.conversions.values()].map((s) => s.conv.timestamp)),
+      first,
+      lookback,
+    );
     const closed: number[] = [];
     let next = Infinity;
     for (const n of candidates) {
-      if (busy.has(n)) continue;
+      if (busy.has(n) || claimed.has(n)) continue;
       const start = first + n * lookback;
       if (start + lookback <= this.watermark) closed.push(start);
       else next = Math.min(next, start + lookback);
@@ -909,4 +917,29 @@ function journeyTouch(t: StoredTouch): JourneyTouch {
     source: t.source,
     medium: t.medium,
   };
+}
+
+/** The earliest event (touch, conversion or identify) of a person or cluster; Infinity for none. */
+function firstEventOf(members: readonly Person[]): number {
+  let first = Infinity;
+  for (const m of members) {
+    if (m.touches.length > 0 && m.touches[0]!.timestamp < first) first = m.touches[0]!.timestamp;
+    for (const s of m.conversions.values()) if (s.conv.timestamp < first) first = s.conv.timestamp;
+    if (m.identifies) for (const at of m.identifies) if (at < first) first = at;
+  }
+  return first;
+}
+
+/**
+ * The periods (of `lookback` each, from `first`) some conversion's window overlaps: its own and
+ * the one before. They hold no null path, so converting and non-converting windows never share a touch.
+ */
+function claimedPeriods(conversions: Iterable<number>, first: number, lookback: number): Set<number> {
+  const out = new Set<number>();
+  for (const at of conversions) {
+    const n = Math.floor((at - first) / lookback);
+    out.add(n);
+    out.add(n - 1);
+  }
+  return out;
 }

@@ -182,6 +182,21 @@ describe('StitcherState', () => {
     expect(j?.kind === 'journey' && j.touches.map((t) => t.messageId)).toEqual(['t3', 't4', 't5']);
   });
 
+  it('cuts a person touched without pause into null windows of one lookback each, and leaves the window before a conversion to it', () => {
+    // Weekly touches for 200 days: never a silent lookback window, yet every passed period is a null path.
+    const events: InputMessage[] = [];
+    for (let d = 0; d < 200; d += 7) events.push(touch(`w${d}`, { anonymousId: 'x' }, T0 + d * D, d % 14 === 0 ? 'display' : 'email'));
+    events.push(touch('clock', { anonymousId: 'clock' }, T0 + 200 * D));
+    const np = finalState(run(events, windows(30)).out).nullPaths;
+    const mine = [...np.keys()].filter((id) => id.startsWith('a:x|')).sort();
+    // Periods 0..5 have ended by day 200 (the sixth ends at day 210).
+    expect(mine).toEqual([0, 1, 2, 3, 4, 5].map((n) => `a:x|period|${T0 + n * 30 * D}`).sort());
+    expect(np.get(`a:x|period|${T0 + 30 * D}`)).toEqual(['w35', 'w42', 'w49', 'w56']);
+    // A conversion on day 100 (period 3) takes periods 2 and 3: its journey's window overlaps them.
+    const converted = finalState(run([...events, conversion('c', { anonymousId: 'x' }, T0 + 100 * D)], windows(30)).out).nullPaths;
+    expect([...converted.keys()].filter((id) => id.startsWith('a:x|')).sort()).toEqual([0, 1, 4, 5].map((n) => `a:x|period|${T0 + n * 30 * D}`).sort());
+  });
+
   it('ends in the same journeys and null paths for any arrival order and with duplicates', () => {
     const events: InputMessage[] = [];
     for (let p = 0; p < 14; p++) {
@@ -227,8 +242,8 @@ describe('untouched null paths', () => {
     const events: InputMessage[] = [touch('t', { anonymousId: 'x' }, T0), touch('clock', { anonymousId: 'clock' }, T0 + 400 * D)];
     const { out } = run(events, windows(30));
     expect(untouchedOf(out).filter((id) => id.startsWith('a:x|'))).toEqual([`a:x|untouched|${T0 + 30 * D}`]);
-    // The touch itself is a touched null path, as before.
-    expect(finalState(out).nullPaths.get('a:x|t')).toEqual(['t']);
+    // The touch itself is the touched null path of its period.
+    expect(finalState(out).nullPaths.get(`a:x|period|${T0}`)).toEqual(['t']);
   });
 
   it('emits none for a window with a conversion, and none for a person who withheld consent', () => {

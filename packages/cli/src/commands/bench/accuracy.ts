@@ -36,6 +36,27 @@ function attributorDataDriven(run: SimulationRun): number {
   return accuracyOf({ model: 'data_driven', credits }, run.truth).tvd;
 }
 
+/** Units per run of the pipeline observation: the stitcher's and attributor's own state costs ~1–4 s per 1,000 units. */
+export const PIPELINE_UNITS = 20_000;
+
+/**
+ * The data-driven model as the product computes it: the scenario's events through ingest, the
+ * stitcher and the attributor in process (`observation: 'pipeline'`), at `PIPELINE_UNITS` units.
+ * `snapshot`: the fit's channel credit (`model_snapshots.attributed_conversions`); `rows`: the
+ * per-conversion credit of the touches summed per channel (`credits_current`, synthetic touches
+ * of untouched conversions left out).
+ */
+function pipelineDataDriven(scenario: Scenario, seed: number): { snapshot: number; rows: number; lastTouch: number } {
+  const run = simulateOffline({ ...scenario, units: Math.min(scenario.units, PIPELINE_UNITS) }, seed, { observation: 'pipeline' });
+  const fit = run.pipeline?.snapshot.fits.get('data_driven');
+  const tvdOf = (model: ReportModel) => run.accuracy.find((a) => a.model === model)?.tvd ?? NaN;
+  return {
+    snapshot: fit?.status === 'fitted' ? accuracyOf({ model: 'data_driven', credits: fit.credits }, run.truth).tvd : NaN,
+    rows: tvdOf('data_driven'),
+    lastTouch: tvdOf('last_touch'),
+  };
+}
+
 /**
  * Accuracy of every attribution model against a known truth: each named scenario of the
  * simulator is run with several seeds, and each model's share of credit per channel is compared
@@ -46,7 +67,9 @@ function attributorDataDriven(run: SimulationRun): number {
  * units); then two reference points: the truth's own noise (realised vs expected true shares),
  * and an oracle that compares, channel by channel, the units the simulator randomly targeted with
  * those it did not — what a perfect experiment on every channel would measure with this many
- * units, i.e. how much of a model's TVD is sampling noise. `--quick`: one seed;
+ * units, i.e. how much of a model's TVD is sampling noise. Last, data_driven on the pipeline
+ * observation (`pipelineDataDriven`, at `PIPELINE_UNITS` units, beside last touch on the same
+ * run): what the product computes from the events. `--quick`: one seed;
  * `--scenario=a,b` and `--seeds=1,2` narrow the run.
  */
 const stage: BenchStage = {
@@ -60,6 +83,7 @@ const stage: BenchStage = {
       const live: number[] = [];
       const floors: number[] = [];
       const oracle: number[] = [];
+      const pipe: Array<{ snapshot: number; rows: number; lastTouch: number }> = [];
       for (const seed of seeds) {
         const scenario = getScenario(name) as Scenario;
         const t0 = performance.now();
@@ -74,6 +98,13 @@ const stage: BenchStage = {
           `  ${name} seed ${seed}: ${run.units.toLocaleString('en-US')} units, ${t.conversions.toLocaleString('en-US')} conversions, ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
             `best algorithmic ${best?.model} ${best?.tvd.toFixed(3)}, data_driven as the attributor fits it ${live[live.length - 1]?.toFixed(3)}, ` +
             `last_touch ${run.accuracy.find((a) => a.model === 'last_touch')?.tvd.toFixed(3)}, oracle ${run.floors.randomisedComparison.toFixed(3)}`,
+        );
+        const t1 = performance.now();
+        const p = pipelineDataDriven(scenario, seed);
+        pipe.push(p);
+        log(
+          `  ${name} seed ${seed}, pipeline observation at ${Math.min(scenario.units, PIPELINE_UNITS).toLocaleString('en-US')} units, ${((performance.now() - t1) / 1000).toFixed(1)} s: ` +
+            `data_driven snapshot ${p.snapshot.toFixed(3)}, credit rows ${p.rows.toFixed(3)}, last_touch ${p.lastTouch.toFixed(3)}`,
         );
       }
       const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
@@ -92,6 +123,19 @@ const stage: BenchStage = {
         unit: '',
         baseline: { what: 'last_touch', value: lastTouch },
       });
+      const units = Math.min((getScenario(name) as Scenario).units, PIPELINE_UNITS).toLocaleString('en-US');
+      const pipeLastTouch = mean(pipe.map((p) => p.lastTouch));
+      for (const [what, xs] of [
+        ['snapshot channel credit', pipe.map((p) => p.snapshot)],
+        ['credit rows of the touches', pipe.map((p) => p.rows)],
+      ] as const) {
+        rows.push({
+          metric: `${name}: data_driven on the pipeline observation, ${what}, ${units} units (mean of ${xs.length} seeds; worst ${Math.max(...xs).toFixed(3)})`,
+          value: mean(xs),
+          unit: '',
+          baseline: { what: `last_touch on the same runs`, value: pipeLastTouch },
+        });
+      }
       rows.push({ metric: `${name}: truth's own noise, TVD(realised, expected true shares)`, value: mean(floors), unit: '' });
       rows.push({ metric: `${name}: oracle experiment, targeted vs not targeted per channel (sampling noise at this size)`, value: mean(oracle), unit: '' });
     }
