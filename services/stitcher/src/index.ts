@@ -259,7 +259,9 @@ export async function startStitcher(deps: StitcherDeps): Promise<Stitcher> {
     resume: () => reader.resume(),
   };
   const caughtUp = async (): Promise<boolean> => {
-    if (ownership.pending || !inputsCaughtUp) return false;
+    // Not before the group's first assignment: an instance that owns nothing yet has nothing to
+    // publish, which would read as caught up although its reconciliation has not even started.
+    if (ownership.generation === 0 || ownership.pending || !inputsCaughtUp) return false;
     for (const topic of inputs) {
       for (const [p, o] of await bus.endOffsets(topic)) if ((applied.get(`${topic}:${p}`) ?? 0n) < BigInt(o)) return false;
     }
