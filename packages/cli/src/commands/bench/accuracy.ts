@@ -9,20 +9,32 @@ const SEEDS = [1, 2, 3];
 const commaList = z.string().transform((s) => s.split(',').filter((x) => x !== ''));
 const atLeastOne = 'give at least one value, comma-separated';
 
-/** `--scenario=b2b,synergy` and `--seeds=1,2`: run part of the bench while working on one case. */
+/**
+ * `--scenario=b2b,synergy` and `--seeds=1,2`: run part of the bench while working on one case.
+ * `--scale=4`: the `model` observation with four times each scenario's population, to tell a
+ * model's bias from sampling noise (noise shrinks with the population, bias does not).
+ * `--pipeline=no`: leave out the pipeline observation's rows (the slow part).
+ */
 const AccuracyFlags = z
   .object({
     scenario: commaList
       .pipe(z.array(z.enum(SCENARIO_NAMES as [string, ...string[]], { error: (i) => `unknown scenario ${JSON.stringify(i.input)}; scenarios: ${SCENARIO_NAMES.join(', ')}` })).min(1, atLeastOne))
       .optional(),
     seeds: commaList.pipe(z.array(z.string().regex(/^\d+$/, 'seeds are non-negative integers').transform(Number)).min(1, atLeastOne)).optional(),
+    scale: z
+      .string()
+      .regex(/^\d+(\.\d+)?$/, 'a positive number of times the scenario\'s population')
+      .transform(Number)
+      .refine((x) => x > 0 && x <= 16, 'between 0 and 16 times the scenario\'s population')
+      .optional(),
+    pipeline: z.enum(['yes', 'no'], { error: 'yes or no' }).optional(),
   })
   .strict();
 
-function parseFlags(flags: ReadonlyMap<string, string> | undefined): z.infer<typeof AccuracyFlags> {
+export function parseAccuracyFlags(flags: ReadonlyMap<string, string> | undefined): z.infer<typeof AccuracyFlags> {
   const r = AccuracyFlags.safeParse(Object.fromEntries(flags ?? []));
   if (r.success) return r.data;
-  throw new BenchUsageError(r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown flag ${i.keys.map((k) => `--${k}`).join(', ')}; flags: --scenario, --seeds` : `--${String(i.path[0])}: ${i.message}`)).join('; '));
+  throw new BenchUsageError(r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown flag ${i.keys.map((k) => `--${k}`).join(', ')}; flags: --scenario, --seeds, --scale, --pipeline` : `--${String(i.path[0])}: ${i.message}`)).join('; '));
 }
 
 /**
@@ -75,8 +87,15 @@ function pipelineDataDriven(scenario: Scenario, seed: number): { snapshot: numbe
 const stage: BenchStage = {
   describe: 'TVD of every model from the true share of incremental conversions, per simulated scenario',
   async run({ quick, log, flags }) {
-    const parsed = parseFlags(flags);
+    const parsed = parseAccuracyFlags(flags);
     const seeds = parsed.seeds ?? (quick ? SEEDS.slice(0, 1) : SEEDS);
+    const scale = parsed.scale ?? 1;
+    const withPipeline = parsed.pipeline !== 'no';
+    const scaled = (name: string): Scenario => {
+      const base = getScenario(name) as Scenario;
+      return scale === 1 ? base : { ...base, units: Math.round(base.units * scale) };
+    };
+    const at = scale === 1 ? '' : ` at ${scale}× the population`;
     const rows: BenchRow[] = [];
     for (const name of parsed.scenario ?? SCENARIO_NAMES) {
       const tvds = new Map<ReportModel, number[]>();
@@ -87,7 +106,7 @@ const stage: BenchStage = {
       for (const seed of seeds) {
         const scenario = getScenario(name) as Scenario;
         const t0 = performance.now();
-        const run = simulateOffline(scenario, seed);
+        const run = simulateOffline(scaled(name), seed);
         const t = run.truth;
         floors.push(run.floors.truthNoise);
         oracle.push(run.floors.randomisedComparison);
@@ -99,6 +118,7 @@ const stage: BenchStage = {
             `best algorithmic ${best?.model} ${best?.tvd.toFixed(3)}, data_driven as the attributor fits it ${live[live.length - 1]?.toFixed(3)}, ` +
             `last_touch ${run.accuracy.find((a) => a.model === 'last_touch')?.tvd.toFixed(3)}, oracle ${run.floors.randomisedComparison.toFixed(3)}`,
         );
+        if (!withPipeline) continue;
         const t1 = performance.now();
         const p = pipelineDataDriven(scenario, seed);
         pipe.push(p);
@@ -111,24 +131,26 @@ const stage: BenchStage = {
       const lastTouch = mean(tvds.get('last_touch') ?? [NaN]);
       for (const [model, xs] of tvds) {
         rows.push({
-          metric: `${name}: ${model} TVD (mean of ${xs.length} seeds; worst ${Math.max(...xs).toFixed(3)})`,
+          metric: `${name}${at}: ${model} TVD (mean of ${xs.length} seeds; worst ${Math.max(...xs).toFixed(3)})`,
           value: mean(xs),
           unit: '',
           ...(model === 'last_touch' ? {} : { baseline: { what: 'last_touch', value: lastTouch } }),
         });
       }
       rows.push({
-        metric: `${name}: data_driven as the streaming attributor fits it, no untouched units (mean of ${live.length} seeds; worst ${Math.max(...live).toFixed(3)})`,
+        metric: `${name}${at}: data_driven as the streaming attributor fits it, no untouched units (mean of ${live.length} seeds; worst ${Math.max(...live).toFixed(3)})`,
         value: mean(live),
         unit: '',
         baseline: { what: 'last_touch', value: lastTouch },
       });
       const units = Math.min((getScenario(name) as Scenario).units, PIPELINE_UNITS).toLocaleString('en-US');
       const pipeLastTouch = mean(pipe.map((p) => p.lastTouch));
-      for (const [what, xs] of [
-        ['snapshot channel credit', pipe.map((p) => p.snapshot)],
-        ['credit rows of the touches', pipe.map((p) => p.rows)],
-      ] as const) {
+      for (const [what, xs] of (withPipeline
+        ? [
+            ['snapshot channel credit', pipe.map((p) => p.snapshot)],
+            ['credit rows of the touches', pipe.map((p) => p.rows)],
+          ]
+        : []) as Array<[string, number[]]>) {
         rows.push({
           metric: `${name}: data_driven on the pipeline observation, ${what}, ${units} units (mean of ${xs.length} seeds; worst ${Math.max(...xs).toFixed(3)})`,
           value: mean(xs),
@@ -136,8 +158,8 @@ const stage: BenchStage = {
           baseline: { what: `last_touch on the same runs`, value: pipeLastTouch },
         });
       }
-      rows.push({ metric: `${name}: truth's own noise, TVD(realised, expected true shares)`, value: mean(floors), unit: '' });
-      rows.push({ metric: `${name}: oracle experiment, targeted vs not targeted per channel (sampling noise at this size)`, value: mean(oracle), unit: '' });
+      rows.push({ metric: `${name}${at}: truth's own noise, TVD(realised, expected true shares)`, value: mean(floors), unit: '' });
+      rows.push({ metric: `${name}${at}: oracle experiment, targeted vs not targeted per channel (sampling noise at this size)`, value: mean(oracle), unit: '' });
     }
     return rows;
   },
