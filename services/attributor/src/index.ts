@@ -29,6 +29,9 @@ export {
   pathWeights,
   snapshotFromRows,
   snapshotRows,
+  JOURNEY_LEVELS,
+  type JourneyLevel,
+  type LevelFit,
   type ModelSnapshot,
   type ModelFit,
 } from './snapshot.js';

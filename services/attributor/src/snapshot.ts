@@ -25,6 +25,22 @@ export function isAlgorithmicModel(m: string): m is AlgorithmicModel {
   return (ALGORITHMIC_MODELS as readonly string[]).includes(m);
 }
 
+/** Whose journeys: a person's, or an account's (its people's touches together). */
+export type JourneyLevel = 'person' | 'account';
+export const JOURNEY_LEVELS: readonly JourneyLevel[] = ['person', 'account'];
+
+/** The data-driven model fitted on one level's journeys and null paths only. */
+export interface LevelFit {
+  status: 'fitted' | 'fallback_linear';
+  reason: string;
+  /** Converting and non-converting journeys with a touch at this level. */
+  conversions: number;
+  nulls: number;
+  dataDriven?: DataDrivenModel;
+  /** This level's channel credit (linear while it falls back). */
+  credits: ChannelCredit[];
+}
+
 export interface ModelFit {
   model: AlgorithmicModel;
   /** `fallback_linear`: not enough data yet (or nothing to learn); journeys get linear weights. */
@@ -39,6 +55,11 @@ export interface ModelFit {
   /** shapley_ordered: the channel's Shapley credit by position of first appearance. */
   positionScores?: Map<string, number[]>;
   dataDriven?: DataDrivenModel;
+  /**
+   * data_driven, when account-level journeys or null paths exist: one fit per level, a journey's
+   * weights from its level's fit; `credits` and `channelScores` are the levels' sums.
+   */
+  byLevel?: Record<JourneyLevel, LevelFit>;
   /** Channel-level result over all paths (attributed conversions and value), for the snapshot table. */
   credits: ChannelCredit[];
 }
@@ -106,7 +127,13 @@ export const EMPTY_SNAPSHOT: ModelSnapshot = {
  * positive removal effect, a degenerate data-driven fit) falls back to linear too. The fall-back
  * and its reason are part of the snapshot.
  */
-export function computeSnapshot(stats: PathStats, seq: number, computedAt: number, opts: SnapshotOptions): ModelSnapshot {
+export function computeSnapshot(
+  stats: PathStats,
+  seq: number,
+  computedAt: number,
+  opts: SnapshotOptions,
+  byLevel?: Readonly<Record<JourneyLevel, PathStats>>,
+): ModelSnapshot {
   const canonical = stats.canonical();
   const conversions = canonical.totalConversions;
   const nulls = canonical.totalNulls;
@@ -145,17 +172,54 @@ export function computeSnapshot(stats: PathStats, seq: number, computedAt: numbe
     });
   }
 
-  if (scarce) fits.set('data_driven', fallback('data_driven', scarce, linear));
-  else if (nulls < opts.minNullPaths) fits.set('data_driven', fallback('data_driven', `${nulls} non-converting journeys with touches, needs ${opts.minNullPaths}`, linear));
+  const account = byLevel?.account;
+  if (byLevel && account && account.size > 0) fits.set('data_driven', dataDrivenByLevel(byLevel, opts));
   else {
-    const model = fitDataDriven(canonical, ATTRIBUTOR_DATA_DRIVEN_OPTIONS);
-    if (model.degenerate) fits.set('data_driven', fallback('data_driven', 'the conversion model has nothing to learn (one outcome only)', linear));
-    else {
-      const r = dataDrivenAttribution(canonical, model);
-      fits.set('data_driven', { model: 'data_driven', status: 'fitted', reason: '', channelScores: byChannel(r.credits), dataDriven: model, credits: r.credits });
-    }
+    const f = fitLevel(canonical, opts);
+    fits.set('data_driven', f.status === 'fitted' ? { model: 'data_driven', status: 'fitted', reason: '', channelScores: byChannel(f.credits), dataDriven: f.dataDriven!, credits: f.credits } : fallback('data_driven', f.reason, linear));
   }
   return { seq, computedAt, markovOrder: opts.markovOrder, conversions, nulls, channels, fits };
+}
+
+/** The data-driven model on one level's statistics (already canonical), or why it falls back to linear. */
+function fitLevel(canonical: PathStats, opts: SnapshotOptions): LevelFit {
+  const conversions = canonical.totalConversions;
+  const nulls = canonical.totalNulls;
+  const fallBack = (reason: string): LevelFit => ({ status: 'fallback_linear', reason, conversions, nulls, credits: pathHeuristicAttribution(canonical, 'linear').credits });
+  if (conversions < opts.minConversions) return fallBack(`${conversions} converting journeys with touches, needs ${opts.minConversions}`);
+  if (nulls < opts.minNullPaths) return fallBack(`${nulls} non-converting journeys with touches, needs ${opts.minNullPaths}`);
+  const model = fitDataDriven(canonical, ATTRIBUTOR_DATA_DRIVEN_OPTIONS);
+  if (model.degenerate) return fallBack('the conversion model has nothing to learn (one outcome only)');
+  return { status: 'fitted', reason: '', conversions, nulls, dataDriven: model, credits: dataDrivenAttribution(canonical, model).credits };
+}
+
+/**
+ * The data-driven model fitted per level: account-level conversions (deals credited on the
+ * buying group's journey) against account null paths, person-level ones against person null
+ * paths, so that neither contrasts a group's many touches with one person's few. A level without
+ * enough of either falls back to linear on its own; the model counts as fitted when a level is.
+ * The channel credit is the two levels' credit summed.
+ */
+function dataDrivenByLevel(byLevel: Readonly<Record<JourneyLevel, PathStats>>, opts: SnapshotOptions): ModelFit {
+  const levels = { person: fitLevel(byLevel.person.canonical(), opts), account: fitLevel(byLevel.account.canonical(), opts) };
+  const sum = new Map<string, ChannelCredit>();
+  for (const level of JOURNEY_LEVELS) {
+    for (const c of levels[level].credits) {
+      const prev = sum.get(c.channel);
+      sum.set(c.channel, prev ? { channel: c.channel, conversions: prev.conversions + c.conversions, value: prev.value + c.value } : { ...c });
+    }
+  }
+  const credits = [...sum.values()].sort((a, b) => compareStrings(a.channel, b.channel));
+  const fitted = JOURNEY_LEVELS.some((l) => levels[l].status === 'fitted');
+  const reason = fitted ? '' : JOURNEY_LEVELS.map((l) => `${l} level: ${levels[l].reason}`).join('; ');
+  return {
+    model: 'data_driven',
+    status: fitted ? 'fitted' : 'fallback_linear',
+    reason,
+    channelScores: fitted ? new Map(credits.map((c) => [c.channel, c.conversions] as const)) : new Map(),
+    ...(fitted ? { byLevel: levels } : {}),
+    credits,
+  };
 }
 
 /**
@@ -165,13 +229,19 @@ export function computeSnapshot(stats: PathStats, seq: number, computedAt: numbe
  * model falls back. Sums to 1; [] for no touch.
  *
  * A journey on one channel only is split equally under every one of these models; it is computed
- * as `linear` always, so that its credit is the same bits whichever snapshot wrote it.
+ * as `linear` always, so that its credit is the same bits whichever snapshot wrote it. With a
+ * data-driven fit per level (`ModelFit.byLevel`), `level`'s fit gives the weights, linear when
+ * that level fell back.
  */
-export function pathWeights(snapshot: ModelSnapshot, model: AlgorithmicModel, channels: readonly string[]): number[] {
+export function pathWeights(snapshot: ModelSnapshot, model: AlgorithmicModel, channels: readonly string[], level: JourneyLevel = 'person'): number[] {
   const n = channels.length;
   if (n <= 1) return n === 1 ? [1] : [];
   const fit = snapshot.fits.get(model);
   if (!fit || fit.status === 'fallback_linear' || channels.every((c) => c === channels[0])) return positionWeights('linear', n);
+  if (fit.byLevel) {
+    const dd = fit.byLevel[level].dataDriven;
+    return dd ? dataDrivenWeights(dd, channels.map((channel) => ({ channel }))) : positionWeights('linear', n);
+  }
   const touches = channels.map((channel) => ({ channel }));
   switch (model) {
     case 'markov':
@@ -244,26 +314,8 @@ export function snapshotRows(s: ModelSnapshot): SnapshotRow[] {
       if (fit.status === 'fitted') {
         params.score = fit.channelScores.get(channel) ?? 0;
         if (fit.positionScores) params.by_position = fit.positionScores.get(channel) ?? [];
-        const dd = fit.dataDriven;
-        if (dd) {
-          const b = dd.coefficients;
-          Object.assign(params, {
-            intercept: b[0],
-            presence: b[1 + c],
-            first: b[1 + n + c],
-            last: b[1 + 2 * n + c],
-            ...(dd.pairwise ? { before: Array.from({ length: n }, (_, k) => b[1 + 3 * n + c * n + k]) } : {}),
-            ...(dd.frequency ? { frequency: b[1 + 3 * n + (dd.pairwise ? n * n : 0) + c] } : {}),
-            pairwise: dd.pairwise,
-            with_frequency: dd.frequency === true,
-            with_position: dd.position !== false,
-            l2: dd.l2,
-            iterations: dd.iterations,
-            gradient_norm: dd.gradientNorm,
-            converged: dd.converged,
-            log_loss: dd.logLoss,
-          });
-        }
+        if (fit.dataDriven) Object.assign(params, dataDrivenParams(fit.dataDriven, c));
+        if (fit.byLevel) params.levels = Object.fromEntries(JOURNEY_LEVELS.map((l) => [l, levelParams(fit.byLevel![l], channel)] as const));
       }
       rows.push({
         ...base,
@@ -276,6 +328,84 @@ export function snapshotRows(s: ModelSnapshot): SnapshotRow[] {
     }
   }
   return rows;
+}
+
+/** One channel's coefficients of a data-driven model (`c`: the channel's index among the model's channels). */
+function dataDrivenParams(dd: DataDrivenModel, c: number): Record<string, unknown> {
+  const n = dd.channels.length;
+  const b = dd.coefficients;
+  return {
+    intercept: b[0],
+    presence: b[1 + c],
+    first: b[1 + n + c],
+    last: b[1 + 2 * n + c],
+    ...(dd.pairwise ? { before: Array.from({ length: n }, (_, k) => b[1 + 3 * n + c * n + k]) } : {}),
+    ...(dd.frequency ? { frequency: b[1 + 3 * n + (dd.pairwise ? n * n : 0) + c] } : {}),
+    pairwise: dd.pairwise,
+    with_frequency: dd.frequency === true,
+    with_position: dd.position !== false,
+    l2: dd.l2,
+    iterations: dd.iterations,
+    gradient_norm: dd.gradientNorm,
+    converged: dd.converged,
+    log_loss: dd.logLoss,
+  };
+}
+
+/** One channel's share of a level's fit: its status, credit and, when the level's model knows the channel, coefficients. */
+function levelParams(f: LevelFit, channel: string): LevelParamsJson {
+  const credit = f.credits.find((x) => x.channel === channel);
+  const c = f.dataDriven ? f.dataDriven.channels.indexOf(channel) : -1;
+  return {
+    status: f.status,
+    reason: f.reason,
+    conversions: f.conversions,
+    nulls: f.nulls,
+    attributed_conversions: credit?.conversions ?? 0,
+    attributed_value: credit?.value ?? 0,
+    ...(f.dataDriven && c >= 0 ? { in_model: true, ...dataDrivenParams(f.dataDriven, c) } : {}),
+  };
+}
+
+interface LevelParamsJson extends ParamsJson {
+  status: 'fitted' | 'fallback_linear';
+  reason: string;
+  conversions: number;
+  nulls: number;
+  attributed_conversions: number;
+  attributed_value: number;
+  /** The level's model has this channel (a level sees only the channels of its own journeys). */
+  in_model?: boolean;
+}
+
+/** A data-driven model from its channels' params (in the model's channel order). */
+function dataDrivenFromParams(channels: string[], params: readonly ParamsJson[]): DataDrivenModel {
+  const n = channels.length;
+  const p0 = params[0] as ParamsJson;
+  const pairwise = p0.pairwise === true;
+  const frequency = p0.with_frequency === true;
+  const b = new Float64Array(1 + 3 * n + (pairwise ? n * n : 0) + (frequency ? n : 0));
+  b[0] = p0.intercept ?? 0;
+  params.forEach((p, c) => {
+    b[1 + c] = p.presence ?? 0;
+    b[1 + n + c] = p.first ?? 0;
+    b[1 + 2 * n + c] = p.last ?? 0;
+    if (pairwise) (p.before ?? []).forEach((x, k) => (b[1 + 3 * n + c * n + k] = x));
+    if (frequency) b[1 + 3 * n + (pairwise ? n * n : 0) + c] = p.frequency ?? 0;
+  });
+  return {
+    channels,
+    coefficients: b,
+    pairwise,
+    frequency,
+    position: p0.with_position !== false,
+    l2: p0.l2 ?? 0,
+    iterations: p0.iterations ?? 0,
+    gradientNorm: p0.gradient_norm ?? 0,
+    converged: p0.converged ?? true,
+    logLoss: p0.log_loss ?? 0,
+    degenerate: false,
+  };
 }
 
 interface ParamsJson {
@@ -296,6 +426,8 @@ interface ParamsJson {
   gradient_norm?: number;
   converged?: boolean;
   log_loss?: number;
+  /** data_driven fitted per level (`ModelFit.byLevel`): each level's part. */
+  levels?: Record<JourneyLevel, LevelParamsJson>;
 }
 
 /**
@@ -306,7 +438,6 @@ export function snapshotFromRows(rows: readonly SnapshotRow[]): ModelSnapshot {
   const first = rows[0];
   if (!first) throw new Error('a snapshot needs at least one row');
   const channels = [...new Set(rows.map((r) => r.channel).filter((c) => c !== ''))].sort(compareStrings);
-  const n = channels.length;
   const fits = new Map<AlgorithmicModel, ModelFit>();
   for (const model of ALGORITHMIC_MODELS) {
     const mine = rows.filter((r) => r.model === model).sort((a, b) => compareStrings(a.channel, b.channel));
@@ -320,34 +451,23 @@ export function snapshotFromRows(rows: readonly SnapshotRow[]): ModelSnapshot {
     const params = mine.map((r) => JSON.parse(r.params) as ParamsJson);
     const fit: ModelFit = { model, status: 'fitted', reason: '', channelScores: new Map(mine.map((r, i) => [r.channel, params[i]?.score ?? 0] as const)), credits };
     if (model === 'shapley_ordered') fit.positionScores = new Map(mine.map((r, i) => [r.channel, params[i]?.by_position ?? []] as const));
-    if (model === 'data_driven') {
-      const p0 = params[0] as ParamsJson;
-      const pairwise = p0.pairwise === true;
-      const frequency = p0.with_frequency === true;
-      const b = new Float64Array(1 + 3 * n + (pairwise ? n * n : 0) + (frequency ? n : 0));
-      b[0] = p0.intercept ?? 0;
-      mine.forEach((r, i) => {
-        const c = channels.indexOf(r.channel);
-        const p = params[i] as ParamsJson;
-        b[1 + c] = p.presence ?? 0;
-        b[1 + n + c] = p.first ?? 0;
-        b[1 + 2 * n + c] = p.last ?? 0;
-        if (pairwise) (p.before ?? []).forEach((x, k) => (b[1 + 3 * n + c * n + k] = x));
-        if (frequency) b[1 + 3 * n + (pairwise ? n * n : 0) + c] = p.frequency ?? 0;
-      });
-      fit.dataDriven = {
-        channels,
-        coefficients: b,
-        pairwise,
-        frequency,
-        position: p0.with_position !== false,
-        l2: p0.l2 ?? 0,
-        iterations: p0.iterations ?? 0,
-        gradientNorm: p0.gradient_norm ?? 0,
-        converged: p0.converged ?? true,
-        logLoss: p0.log_loss ?? 0,
-        degenerate: false,
+    if (model === 'data_driven' && params[0]?.levels) {
+      const level = (l: JourneyLevel): LevelFit => {
+        const ps = params.map((p) => p.levels![l]);
+        const head = ps[0]!;
+        const inModel = mine.map((r, i) => [r.channel, ps[i]!] as const).filter(([, p]) => p.in_model === true);
+        return {
+          status: head.status,
+          reason: head.reason,
+          conversions: head.conversions,
+          nulls: head.nulls,
+          credits: mine.map((r, i) => ({ channel: r.channel, conversions: ps[i]!.attributed_conversions, value: ps[i]!.attributed_value })),
+          ...(head.status === 'fitted' ? { dataDriven: dataDrivenFromParams(inModel.map(([c]) => c), inModel.map(([, p]) => p)) } : {}),
+        };
       };
+      fit.byLevel = { person: level('person'), account: level('account') };
+    } else if (model === 'data_driven') {
+      fit.dataDriven = dataDrivenFromParams(channels, params);
     }
     fits.set(model, fit);
   }

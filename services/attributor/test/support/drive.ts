@@ -85,9 +85,18 @@ export function finalState(messages: readonly JourneysTopicMessage[]): { journey
 export function batch(messages: readonly JourneysTopicMessage[], seq: number, models: readonly ModelName[] = ALL_MODELS) {
   const { journeys, nullPaths } = finalState(messages);
   const stats = new PathStats();
-  for (const j of journeys) if (!j.retracted) stats.add(j.touches.map((t) => t.channel), 1, Math.max(0, j.conversion.value), 0);
-  for (const n of nullPaths) if (n.touches.length > 0) stats.add(n.touches.map((t) => t.channel), 0, 0, 1);
-  const snapshot = computeSnapshot(stats, seq, 0, OPTIONS);
+  const levelStats = { person: new PathStats(), account: new PathStats() };
+  for (const j of journeys) {
+    if (j.retracted) continue;
+    stats.add(j.touches.map((t) => t.channel), 1, Math.max(0, j.conversion.value), 0);
+    levelStats[j.level].add(j.touches.map((t) => t.channel), 1, Math.max(0, j.conversion.value), 0);
+  }
+  for (const n of nullPaths) {
+    if (n.touches.length === 0) continue;
+    stats.add(n.touches.map((t) => t.channel), 0, 0, 1);
+    levelStats[n.level ?? 'person'].add(n.touches.map((t) => t.channel), 0, 0, 1);
+  }
+  const snapshot = computeSnapshot(stats, seq, 0, OPTIONS, levelStats);
   const credit = new Map<string, CreditMessage>();
   for (const j of journeys) {
     if (j.retracted) continue;
@@ -110,6 +119,11 @@ export function sameFits(a: ModelSnapshot, b: ModelSnapshot): boolean {
     if (JSON.stringify([...fa.channelScores]) !== JSON.stringify([...fb.channelScores])) return false;
     if (JSON.stringify([...(fa.positionScores ?? [])]) !== JSON.stringify([...(fb.positionScores ?? [])])) return false;
     if (JSON.stringify([...(fa.dataDriven?.coefficients ?? [])]) !== JSON.stringify([...(fb.dataDriven?.coefficients ?? [])])) return false;
+    for (const level of ['person', 'account'] as const) {
+      const [la, lb] = [fa.byLevel?.[level], fb.byLevel?.[level]];
+      if (la?.status !== lb?.status || la?.dataDriven?.channels.join() !== lb?.dataDriven?.channels.join()) return false;
+      if (JSON.stringify([...(la?.dataDriven?.coefficients ?? [])]) !== JSON.stringify([...(lb?.dataDriven?.coefficients ?? [])])) return false;
+    }
   }
   return a.channels.join() === b.channels.join();
 }
