@@ -77,7 +77,7 @@ export interface NullPathOwner {
 /** What the journeys topic last holds: per conversion its journey, per null path its touches. */
 export class PublishedOutputs {
   readonly journeys = new Map<string, { signature: string; revision: number }>();
-  /** pathId → touch ids joined, '' when withdrawn. */
+  /** pathId → `nullPathSignature` of its touches, '' when withdrawn. */
   readonly nullPaths = new Map<string, string>();
   /** Person-level null paths held (not withdrawn) per person. */
   readonly nullPathsByPerson = new Map<string, Set<string>>();
@@ -95,7 +95,7 @@ export class PublishedOutputs {
       });
       return;
     }
-    const sig = m.untouched === true ? UNTOUCHED : m.touches.map((t) => t.messageId).join('\u0000');
+    const sig = m.untouched === true ? UNTOUCHED : nullPathSignature(m.touches);
     this.nullPaths.set(m.pathId, sig);
     const accountId = m.level === 'account' ? m.accountId : undefined;
     this.nullPathOwner.set(m.pathId, { personId: m.personId, accountId });
@@ -111,6 +111,32 @@ export class PublishedOutputs {
 /** An account-level null path's id: person paths begin with a person id (`u:`, `a:`, `e:` or `p:`), so the two never collide. */
 export function accountPathId(accountId: string, kind: 'period' | 'untouched', start: number): string {
   return `account:${accountId}|${kind}|${start}`;
+}
+
+/**
+ * What the state remembers of a null path's touches, to emit it again only when they change: their
+ * count and two 32-bit hashes of their ids in order ('' for none). Null paths are kept for every
+ * closed period of every person and account, so their touch ids joined would cost as much again
+ * as the touches' own ids.
+ */
+export function nullPathSignature(touches: ReadonlyArray<{ messageId: string }>): string {
+  if (touches.length === 0) return '';
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (const t of touches) {
+    const id = t.messageId;
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+      b ^= b >>> 15;
+    }
+    // A separator, so that ids ['ab', 'c'] and ['a', 'bc'] differ.
+    a = Math.imul(a ^ 0x1f, 0x01000193);
+    b = Math.imul(b ^ 0x1f, 0x5bd1e995);
+    b ^= b >>> 13;
+  }
+  return `${touches.length}.${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}`;
 }
 
 /** What identifies a journey's content: level, milestones and its touches. */
@@ -141,10 +167,10 @@ export function journeySignature(level: 'person' | 'account', milestones: Journe
  * Account null paths: an account's deals are credited on the account's journey (all its people's
  * touches), so the windows they are contrasted with are the account's too: the same periods, laid
  * from the first event of any of its people, holding all their touches, claimed by account-level
- * conversions only (`refreshAccountNullPaths`, `pathId` `account:<accountId>|…`). A person in an
- * account holds no null paths of their own; a model fitted on the null paths thus sees accounts
- * where accounts convert and people where people do. (A member's person-level conversion, a lead,
- * is then contrasted with account windows: see docs/architecture.md.) Whatever moves touches
+ * conversions only (`refreshAccountNullPaths`, `pathId` `account:<accountId>|…`, `level`
+ * `account`). Members keep their person null paths too: the attributor fits each level on its own
+ * (account journeys against account null paths, person journeys against person null paths), so a
+ * member's touches are counted once per level, never twice in one fit. Whatever moves touches
  * between accounts (an identify naming another account, a merge, a deletion, a fraud flag) marks
  * the accounts involved, and every mutation ends by refreshing them (`flushAccounts`).
  *
@@ -735,17 +761,16 @@ export class StitcherState {
 
   /**
    * Null paths of a person, or of a cluster (by its member with the smallest person id; the other
-   * members then hold none). A person who belongs to an account holds none: their touches are in
-   * the account's null paths (`refreshAccountNullPaths`), the windows an account's deals are
-   * contrasted with, and counting them again per person would weigh a buying group's people
-   * against the group itself.
+   * members then hold none). A person in an account keeps theirs: they are what person-level
+   * conversions (a member's lead) are contrasted with, while the account's null paths
+   * (`refreshAccountNullPaths`) are what its deals are contrasted with.
    */
   private refreshNullPaths(root: string, p: Person): StitchOutput[] {
     const lookback = this.opts.windows.defaultWindow.lookbackDays * DAY_MS;
-    const cluster = p.account ? [root] : this.clusterOf(root).filter((r) => r === root || !this.people.get(r)!.account);
+    const cluster = this.clusterOf(root);
     const members = cluster.map((r) => this.people.get(r)!);
     const personId = this.personId(p);
-    const leads = !p.account && members.every((m) => m === p || this.personId(m) > personId);
+    const leads = members.every((m) => m === p || this.personId(m) > personId);
     const closed = new Map<string, { touches: StoredTouch[]; closedAt: number }>();
     let nextDeadline = Infinity;
     if (leads) {
@@ -861,7 +886,7 @@ export class StitcherState {
       }
     }
     for (const [pathId, { touches, closedAt }] of closed) {
-      const sig = touches.length === 0 ? UNTOUCHED : touches.map((t) => t.messageId).join('\u0000');
+      const sig = touches.length === 0 ? UNTOUCHED : nullPathSignature(touches);
       if (emitted.get(pathId) === sig) continue;
       emitted.set(pathId, sig);
       out.push(this.nullPath(owner, pathId, touches, closedAt, touches.length === 0));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IdentityLinkMessage, JourneysTopicMessage, type ConversionMessage, type IdentityMessage, type InputMessage, type TouchpointMessage } from '@touchline/contracts';
-import { MAX_PROBABLE_CLUSTER, StitcherState, Windows, stitch, userAgentFamily, type StitcherInput, type StitchOutput } from '../src/index.js';
+import { MAX_PROBABLE_CLUSTER, StitcherState, Windows, nullPathSignature, stitch, userAgentFamily, type StitcherInput, type StitchOutput } from '../src/index.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -285,13 +285,14 @@ describe('account null paths', () => {
     touch('a2', { userId: 'alice' }, T0 + 40 * D, 'email'),
   ];
 
-  it('holds the touches of all the account\'s people per period, once the period has passed, and none per person', () => {
+  it('holds the touches of all the account\'s people per period, once the period has passed; each person keeps their own', () => {
     const { out } = run([...buyingGroup, touch('x1', { anonymousId: 'x' }, T0, 'display'), clock(T0 + 31 * D)], windows(30));
     expect(pathsOf(out, 'account:')).toEqual(new Map([[acme(T0), ['a1', 'b1']]]));
     const msg = out.find((o) => o.kind === 'null_path' && o.pathId === acme(T0));
     expect(msg).toMatchObject({ kind: 'null_path', level: 'account', accountId: 'acme', personId: '', closedAt: T0 + 30 * D });
-    // The account's people hold no null path of their own; a person outside any account still does.
-    expect(pathsOf(out, 'u:')).toEqual(new Map());
+    // Each member's own windows stay person null paths (the person level's), as for anyone outside an account.
+    expect(pathsOf(out, 'u:')).toEqual(new Map([[`u:alice|period|${T0}`, ['a1']], [`u:bob|period|${T0 + D}`, ['b1']]]));
+    expect(out.find((o) => o.kind === 'null_path' && o.pathId === `u:alice|period|${T0}`)).not.toHaveProperty('level');
     expect(pathsOf(out, 'a:x|')).toEqual(new Map([[`a:x|period|${T0}`, ['x1']]]));
     // The second period closes when event time passes its end.
     const later = run([...buyingGroup, clock(T0 + 61 * D)], windows(30)).out;
@@ -310,7 +311,8 @@ describe('account null paths', () => {
     // A deal arriving late withdraws the null paths its window claims.
     const { s, out } = run([...buyingGroup, clock(T0 + 61 * D)], windows(30));
     const late = stitch(s, deal);
-    expect(late.filter((o) => o.kind === 'null_path').map((o) => o.pathId).sort()).toEqual([acme(T0), acme(T0 + 30 * D)]);
+    const withdrawn = late.flatMap((o) => (o.kind === 'null_path' && o.level === 'account' ? [o.pathId] : []));
+    expect(withdrawn.sort()).toEqual([acme(T0), acme(T0 + 30 * D)]);
     expect(pathsOf([...out, ...late], 'account:')).toEqual(new Map());
   });
 
@@ -336,13 +338,14 @@ describe('account null paths', () => {
     expect(finalState(all)).toEqual(finalState(fresh));
   });
 
-  it('withdraws a person\'s own null paths when they turn out to belong to an account, and adds their touches to it', () => {
+  it('adds the touches of a device that turns out to be a member\'s to the account, its person paths moving to the merged person', () => {
     const anon: InputMessage[] = [touch('d1', { anonymousId: 'dev' }, T0 + 5 * D, 'paid_search'), clock(T0 + 31 * D)];
     const { s, out } = run([...buyingGroup, ...anon], windows(30));
     expect(pathsOf(out, 'a:dev|')).toEqual(new Map([[`a:dev|period|${T0 + 5 * D}`, ['d1']]]));
+    expect(pathsOf(out, 'account:')).toEqual(new Map([[acme(T0), ['a1', 'b1']]]));
     const merged = [...out, ...stitch(s, identify('ic', { anonymousId: 'dev', userId: 'carol', accountId: 'acme' }, T0 + 32 * D))];
     expect(pathsOf(merged, 'a:dev|')).toEqual(new Map());
-    expect(pathsOf(merged, 'u:carol|')).toEqual(new Map());
+    expect(pathsOf(merged, 'u:carol|')).toEqual(new Map([[`u:carol|period|${T0 + 5 * D}`, ['d1']]]));
     expect(pathsOf(merged, 'account:')).toEqual(new Map([[acme(T0), ['a1', 'b1', 'd1']]]));
   });
 
@@ -369,6 +372,14 @@ describe('account null paths', () => {
     const reference = finalState(run(events, windows(30)).out);
     expect([...reference.nullPaths.keys()].filter((id) => id.startsWith('account:')).length).toBeGreaterThan(5);
     for (let seed = 1; seed <= 100; seed++) expect(finalState(run(shuffle(events, seed), windows(30)).out)).toEqual(reference);
+  });
+
+  it('remembers a null path by a signature that changes with any touch id, their order or their split', () => {
+    const sig = (...ids: string[]) => nullPathSignature(ids.map((messageId) => ({ messageId })));
+    expect(sig()).toBe('');
+    expect(sig('t1', 't2')).toBe(sig('t1', 't2'));
+    const variants = [sig('t1', 't2'), sig('t2', 't1'), sig('t1'), sig('t1', 't3'), sig('ab', 'c'), sig('a', 'bc'), sig('t1', 't2', 't2')];
+    expect(new Set(variants).size).toBe(variants.length);
   });
 
   it('is rejected at the boundary when its level and its account disagree', () => {
