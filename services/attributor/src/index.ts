@@ -31,7 +31,6 @@ export {
   snapshotRows,
   JOURNEY_LEVELS,
   type JourneyLevel,
-  type LevelFit,
   type ModelSnapshot,
   type ModelFit,
 } from './snapshot.js';

@@ -29,18 +29,6 @@ export function isAlgorithmicModel(m: string): m is AlgorithmicModel {
 export type JourneyLevel = 'person' | 'account';
 export const JOURNEY_LEVELS: readonly JourneyLevel[] = ['person', 'account'];
 
-/** The data-driven model fitted on one level's journeys and null paths only. */
-export interface LevelFit {
-  status: 'fitted' | 'fallback_linear';
-  reason: string;
-  /** Converting and non-converting journeys with a touch at this level. */
-  conversions: number;
-  nulls: number;
-  dataDriven?: DataDrivenModel;
-  /** This level's channel credit (linear while it falls back). */
-  credits: ChannelCredit[];
-}
-
 export interface ModelFit {
   model: AlgorithmicModel;
   /** `fallback_linear`: not enough data yet (or nothing to learn); journeys get linear weights. */
@@ -56,10 +44,13 @@ export interface ModelFit {
   positionScores?: Map<string, number[]>;
   dataDriven?: DataDrivenModel;
   /**
-   * data_driven, when account-level journeys or null paths exist: one fit per level, a journey's
-   * weights from its level's fit; `credits` and `channelScores` are the levels' sums.
+   * The model fitted per level, when account-level journeys or null paths exist (`computeSnapshot`):
+   * a journey's weights come from its level's fit. `credits` are then the levels' credits summed,
+   * and `channelScores` the summed attributed conversions.
    */
-  byLevel?: Record<JourneyLevel, LevelFit>;
+  byLevel?: Record<JourneyLevel, ModelFit>;
+  /** A level's fit: the converting and non-converting journeys with a touch it learned from. */
+  journeys?: { conversions: number; nulls: number };
   /** Channel-level result over all paths (attributed conversions and value), for the snapshot table. */
   credits: ChannelCredit[];
 }
@@ -138,6 +129,14 @@ export function computeSnapshot(
   const conversions = canonical.totalConversions;
   const nulls = canonical.totalNulls;
   const channels = canonical.channels();
+  const fits = byLevel && byLevel.account.size > 0 ? fitsByLevel(byLevel, opts) : fitModels(canonical, opts);
+  return { seq, computedAt, markovOrder: opts.markovOrder, conversions, nulls, channels, fits };
+}
+
+/** Every algorithmic model fitted on one set of statistics, already canonical. */
+function fitModels(canonical: PathStats, opts: SnapshotOptions): Map<AlgorithmicModel, ModelFit> {
+  const conversions = canonical.totalConversions;
+  const nulls = canonical.totalNulls;
   const linear = pathHeuristicAttribution(canonical, 'linear').credits;
   const fits = new Map<AlgorithmicModel, ModelFit>();
   const scarce = conversions < opts.minConversions ? `${conversions} converting journeys with touches, needs ${opts.minConversions}` : '';
@@ -172,54 +171,55 @@ export function computeSnapshot(
     });
   }
 
-  const account = byLevel?.account;
-  if (byLevel && account && account.size > 0) fits.set('data_driven', dataDrivenByLevel(byLevel, opts));
+  if (scarce) fits.set('data_driven', fallback('data_driven', scarce, linear));
+  else if (nulls < opts.minNullPaths) fits.set('data_driven', fallback('data_driven', `${nulls} non-converting journeys with touches, needs ${opts.minNullPaths}`, linear));
   else {
-    const f = fitLevel(canonical, opts);
-    fits.set('data_driven', f.status === 'fitted' ? { model: 'data_driven', status: 'fitted', reason: '', channelScores: byChannel(f.credits), dataDriven: f.dataDriven!, credits: f.credits } : fallback('data_driven', f.reason, linear));
+    const model = fitDataDriven(canonical, ATTRIBUTOR_DATA_DRIVEN_OPTIONS);
+    if (model.degenerate) fits.set('data_driven', fallback('data_driven', 'the conversion model has nothing to learn (one outcome only)', linear));
+    else {
+      const r = dataDrivenAttribution(canonical, model);
+      fits.set('data_driven', { model: 'data_driven', status: 'fitted', reason: '', channelScores: byChannel(r.credits), dataDriven: model, credits: r.credits });
+    }
   }
-  return { seq, computedAt, markovOrder: opts.markovOrder, conversions, nulls, channels, fits };
-}
-
-/** The data-driven model on one level's statistics (already canonical), or why it falls back to linear. */
-function fitLevel(canonical: PathStats, opts: SnapshotOptions): LevelFit {
-  const conversions = canonical.totalConversions;
-  const nulls = canonical.totalNulls;
-  const fallBack = (reason: string): LevelFit => ({ status: 'fallback_linear', reason, conversions, nulls, credits: pathHeuristicAttribution(canonical, 'linear').credits });
-  if (conversions < opts.minConversions) return fallBack(`${conversions} converting journeys with touches, needs ${opts.minConversions}`);
-  if (nulls < opts.minNullPaths) return fallBack(`${nulls} non-converting journeys with touches, needs ${opts.minNullPaths}`);
-  const model = fitDataDriven(canonical, ATTRIBUTOR_DATA_DRIVEN_OPTIONS);
-  if (model.degenerate) return fallBack('the conversion model has nothing to learn (one outcome only)');
-  return { status: 'fitted', reason: '', conversions, nulls, dataDriven: model, credits: dataDrivenAttribution(canonical, model).credits };
+  return fits;
 }
 
 /**
- * The data-driven model fitted per level: account-level conversions (deals credited on the
- * buying group's journey) against account null paths, person-level ones against person null
- * paths, so that neither contrasts a group's many touches with one person's few. A level without
- * enough of either falls back to linear on its own; the model counts as fitted when a level is.
- * The channel credit is the two levels' credit summed.
+ * Every model fitted per level: account-level conversions (deals credited on the buying group's
+ * journey) against account null paths, person-level ones against person null paths, so that no
+ * fit contrasts a group's touches with one person's, nor a person's with a group's. Each level
+ * falls back to linear on its own (too few conversions or null paths there); a model counts as
+ * fitted when a level is. The channel credit is the two levels' credit summed.
  */
-function dataDrivenByLevel(byLevel: Readonly<Record<JourneyLevel, PathStats>>, opts: SnapshotOptions): ModelFit {
-  const levels = { person: fitLevel(byLevel.person.canonical(), opts), account: fitLevel(byLevel.account.canonical(), opts) };
-  const sum = new Map<string, ChannelCredit>();
+function fitsByLevel(byLevel: Readonly<Record<JourneyLevel, PathStats>>, opts: SnapshotOptions): Map<AlgorithmicModel, ModelFit> {
+  const levels = {} as Record<JourneyLevel, Map<AlgorithmicModel, ModelFit>>;
   for (const level of JOURNEY_LEVELS) {
-    for (const c of levels[level].credits) {
-      const prev = sum.get(c.channel);
-      sum.set(c.channel, prev ? { channel: c.channel, conversions: prev.conversions + c.conversions, value: prev.value + c.value } : { ...c });
-    }
+    const canonical = byLevel[level].canonical();
+    const journeys = { conversions: canonical.totalConversions, nulls: canonical.totalNulls };
+    levels[level] = new Map([...fitModels(canonical, opts)].map(([m, f]) => [m, { ...f, journeys }] as const));
   }
-  const credits = [...sum.values()].sort((a, b) => compareStrings(a.channel, b.channel));
-  const fitted = JOURNEY_LEVELS.some((l) => levels[l].status === 'fitted');
-  const reason = fitted ? '' : JOURNEY_LEVELS.map((l) => `${l} level: ${levels[l].reason}`).join('; ');
-  return {
-    model: 'data_driven',
-    status: fitted ? 'fitted' : 'fallback_linear',
-    reason,
-    channelScores: fitted ? new Map(credits.map((c) => [c.channel, c.conversions] as const)) : new Map(),
-    ...(fitted ? { byLevel: levels } : {}),
-    credits,
-  };
+  const fits = new Map<AlgorithmicModel, ModelFit>();
+  for (const model of ALGORITHMIC_MODELS) {
+    const parts = { person: levels.person.get(model)!, account: levels.account.get(model)! };
+    const sum = new Map<string, ChannelCredit>();
+    for (const level of JOURNEY_LEVELS) {
+      for (const c of parts[level].credits) {
+        const prev = sum.get(c.channel);
+        sum.set(c.channel, prev ? { channel: c.channel, conversions: prev.conversions + c.conversions, value: prev.value + c.value } : { ...c });
+      }
+    }
+    const credits = [...sum.values()].sort((a, b) => compareStrings(a.channel, b.channel));
+    const fitted = JOURNEY_LEVELS.some((l) => parts[l].status === 'fitted');
+    fits.set(model, {
+      model,
+      status: fitted ? 'fitted' : 'fallback_linear',
+      reason: fitted ? '' : JOURNEY_LEVELS.map((l) => `${l} level: ${parts[l].reason}`).join('; '),
+      channelScores: new Map(credits.map((c) => [c.channel, c.conversions] as const)),
+      byLevel: parts,
+      credits,
+    });
+  }
+  return fits;
 }
 
 /**
@@ -229,19 +229,15 @@ function dataDrivenByLevel(byLevel: Readonly<Record<JourneyLevel, PathStats>>, o
  * model falls back. Sums to 1; [] for no touch.
  *
  * A journey on one channel only is split equally under every one of these models; it is computed
- * as `linear` always, so that its credit is the same bits whichever snapshot wrote it. With a
- * data-driven fit per level (`ModelFit.byLevel`), `level`'s fit gives the weights, linear when
- * that level fell back.
+ * as `linear` always, so that its credit is the same bits whichever snapshot wrote it. With fits
+ * per level (`ModelFit.byLevel`), `level`'s fit gives the weights, linear when that level fell back.
  */
 export function pathWeights(snapshot: ModelSnapshot, model: AlgorithmicModel, channels: readonly string[], level: JourneyLevel = 'person'): number[] {
   const n = channels.length;
   if (n <= 1) return n === 1 ? [1] : [];
-  const fit = snapshot.fits.get(model);
+  const whole = snapshot.fits.get(model);
+  const fit = whole?.byLevel ? whole.byLevel[level] : whole;
   if (!fit || fit.status === 'fallback_linear' || channels.every((c) => c === channels[0])) return positionWeights('linear', n);
-  if (fit.byLevel) {
-    const dd = fit.byLevel[level].dataDriven;
-    return dd ? dataDrivenWeights(dd, channels.map((channel) => ({ channel }))) : positionWeights('linear', n);
-  }
   const touches = channels.map((channel) => ({ channel }));
   switch (model) {
     case 'markov':
@@ -311,11 +307,13 @@ export function snapshotRows(s: ModelSnapshot): SnapshotRow[] {
     for (const channel of s.channels) {
       const c = index.get(channel) as number;
       const params: Record<string, unknown> = {};
-      if (fit.status === 'fitted') {
+      if (fit.byLevel) {
+        params.score = fit.channelScores.get(channel) ?? 0;
+        params.levels = Object.fromEntries(JOURNEY_LEVELS.map((l) => [l, levelParams(fit.byLevel![l], channel)] as const));
+      } else if (fit.status === 'fitted') {
         params.score = fit.channelScores.get(channel) ?? 0;
         if (fit.positionScores) params.by_position = fit.positionScores.get(channel) ?? [];
         if (fit.dataDriven) Object.assign(params, dataDrivenParams(fit.dataDriven, c));
-        if (fit.byLevel) params.levels = Object.fromEntries(JOURNEY_LEVELS.map((l) => [l, levelParams(fit.byLevel![l], channel)] as const));
       }
       rows.push({
         ...base,
@@ -352,19 +350,22 @@ function dataDrivenParams(dd: DataDrivenModel, c: number): Record<string, unknow
   };
 }
 
-/** One channel's share of a level's fit: its status, credit and, when the level's model knows the channel, coefficients. */
-function levelParams(f: LevelFit, channel: string): LevelParamsJson {
+/**
+ * One channel's part of a level's fit: the level's status and journeys, and, when the channel is
+ * among the level's (a level sees only the channels of its own paths), its credit, score and
+ * coefficients.
+ */
+function levelParams(f: ModelFit, channel: string): LevelParamsJson {
+  const out: LevelParamsJson = { status: f.status, reason: f.reason, conversions: f.journeys?.conversions ?? 0, nulls: f.journeys?.nulls ?? 0 };
   const credit = f.credits.find((x) => x.channel === channel);
+  if (!credit) return out;
+  Object.assign(out, { in_level: true, attributed_conversions: credit.conversions, attributed_value: credit.value });
+  if (f.status !== 'fitted') return out;
+  out.score = f.channelScores.get(channel) ?? 0;
+  if (f.positionScores) out.by_position = f.positionScores.get(channel) ?? [];
   const c = f.dataDriven ? f.dataDriven.channels.indexOf(channel) : -1;
-  return {
-    status: f.status,
-    reason: f.reason,
-    conversions: f.conversions,
-    nulls: f.nulls,
-    attributed_conversions: credit?.conversions ?? 0,
-    attributed_value: credit?.value ?? 0,
-    ...(f.dataDriven && c >= 0 ? { in_model: true, ...dataDrivenParams(f.dataDriven, c) } : {}),
-  };
+  if (f.dataDriven && c >= 0) Object.assign(out, dataDrivenParams(f.dataDriven, c));
+  return out;
 }
 
 interface LevelParamsJson extends ParamsJson {
@@ -372,10 +373,28 @@ interface LevelParamsJson extends ParamsJson {
   reason: string;
   conversions: number;
   nulls: number;
-  attributed_conversions: number;
-  attributed_value: number;
-  /** The level's model has this channel (a level sees only the channels of its own journeys). */
-  in_model?: boolean;
+  /** The channel is among the level's. */
+  in_level?: boolean;
+  attributed_conversions?: number;
+  attributed_value?: number;
+}
+
+/** A level's fit from the level params of the model's rows (`mine`, in channel order). */
+function levelFromParams(model: AlgorithmicModel, mine: readonly SnapshotRow[], ps: readonly LevelParamsJson[]): ModelFit {
+  const head = ps[0]!;
+  const present = mine.map((r, i) => [r.channel, ps[i]!] as const).filter(([, p]) => p.in_level === true);
+  const fit: ModelFit = {
+    model,
+    status: head.status === 'fitted' ? 'fitted' : 'fallback_linear',
+    reason: head.reason,
+    channelScores: new Map(head.status === 'fitted' ? present.map(([c, p]) => [c, p.score ?? 0] as const) : []),
+    credits: present.map(([channel, p]) => ({ channel, conversions: p.attributed_conversions ?? 0, value: p.attributed_value ?? 0 })),
+    journeys: { conversions: head.conversions, nulls: head.nulls },
+  };
+  if (fit.status !== 'fitted') return fit;
+  if (model === 'shapley_ordered') fit.positionScores = new Map(present.map(([c, p]) => [c, p.by_position ?? []] as const));
+  if (model === 'data_driven') fit.dataDriven = dataDrivenFromParams(present.map(([c]) => c), present.map(([, p]) => p));
+  return fit;
 }
 
 /** A data-driven model from its channels' params (in the model's channel order). */
@@ -426,7 +445,7 @@ interface ParamsJson {
   gradient_norm?: number;
   converged?: boolean;
   log_loss?: number;
-  /** data_driven fitted per level (`ModelFit.byLevel`): each level's part. */
+  /** A model fitted per level (`ModelFit.byLevel`): each level's part. */
   levels?: Record<JourneyLevel, LevelParamsJson>;
 }
 
@@ -444,31 +463,20 @@ export function snapshotFromRows(rows: readonly SnapshotRow[]): ModelSnapshot {
     const head = mine[0];
     if (!head) continue;
     const credits = mine.filter((r) => r.channel !== '').map((r) => ({ channel: r.channel, conversions: Number(r.attributed_conversions), value: Number(r.attributed_value) }));
+    const params = mine.map((r) => JSON.parse(r.params) as ParamsJson);
+    const scores = () => new Map(mine.map((r, i) => [r.channel, params[i]?.score ?? 0] as const));
+    if (params[0]?.levels) {
+      const byLevel = Object.fromEntries(JOURNEY_LEVELS.map((l) => [l, levelFromParams(model, mine, params.map((p) => p.levels![l]))] as const)) as Record<JourneyLevel, ModelFit>;
+      fits.set(model, { model, status: head.status === 'fitted' ? 'fitted' : 'fallback_linear', reason: head.reason, channelScores: scores(), byLevel, credits });
+      continue;
+    }
     if (head.status !== 'fitted') {
       fits.set(model, { model, status: 'fallback_linear', reason: head.reason, channelScores: new Map(), credits });
       continue;
     }
-    const params = mine.map((r) => JSON.parse(r.params) as ParamsJson);
-    const fit: ModelFit = { model, status: 'fitted', reason: '', channelScores: new Map(mine.map((r, i) => [r.channel, params[i]?.score ?? 0] as const)), credits };
+    const fit: ModelFit = { model, status: 'fitted', reason: '', channelScores: scores(), credits };
     if (model === 'shapley_ordered') fit.positionScores = new Map(mine.map((r, i) => [r.channel, params[i]?.by_position ?? []] as const));
-    if (model === 'data_driven' && params[0]?.levels) {
-      const level = (l: JourneyLevel): LevelFit => {
-        const ps = params.map((p) => p.levels![l]);
-        const head = ps[0]!;
-        const inModel = mine.map((r, i) => [r.channel, ps[i]!] as const).filter(([, p]) => p.in_model === true);
-        return {
-          status: head.status,
-          reason: head.reason,
-          conversions: head.conversions,
-          nulls: head.nulls,
-          credits: mine.map((r, i) => ({ channel: r.channel, conversions: ps[i]!.attributed_conversions, value: ps[i]!.attributed_value })),
-          ...(head.status === 'fitted' ? { dataDriven: dataDrivenFromParams(inModel.map(([c]) => c), inModel.map(([, p]) => p)) } : {}),
-        };
-      };
-      fit.byLevel = { person: level('person'), account: level('account') };
-    } else if (model === 'data_driven') {
-      fit.dataDriven = dataDrivenFromParams(channels, params);
-    }
+    if (model === 'data_driven') fit.dataDriven = dataDrivenFromParams(channels, params);
     fits.set(model, fit);
   }
   for (const m of ALGORITHMIC_MODELS) if (!fits.has(m)) fits.set(m, fallback(m, 'not in the stored snapshot', []));

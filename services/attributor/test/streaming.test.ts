@@ -3,7 +3,7 @@ import { PathStats, positionWeights } from '@touchline/attribution';
 import type { JourneyMessage, JourneysTopicMessage, NullPathMessage } from '@touchline/contracts';
 import { silentLogger } from '@touchline/platform';
 import { StreamingAttributor } from '../src/attributor.js';
-import { ALGORITHMIC_MODELS, computeSnapshot, creditMove, pathWeights } from '../src/snapshot.js';
+import { ALGORITHMIC_MODELS, computeSnapshot, creditMove, pathWeights, snapshotFromRows, snapshotRows, type SnapshotRow } from '../src/snapshot.js';
 import { AttributorState } from '../src/state.js';
 import { syntheticJourneyFeed } from '../src/synthetic.js';
 import { batch, finalState, OPTIONS, recordOf, sameFits, sharesOf, shuffled, stream, sumsToOne } from './support/drive.js';
@@ -99,9 +99,11 @@ describe('data_driven per level', () => {
       conversions: journeys.filter((j) => !j.retracted && j.touches.length > 0 && j.level === level).length,
       nulls: nullPaths.filter((n) => n.touches.length > 0 && (n.level ?? 'person') === level).length,
     });
-    expect({ conversions: account.conversions, nulls: account.nulls }).toEqual(live('account'));
-    expect({ conversions: person.conversions, nulls: person.nulls }).toEqual(live('person'));
-    expect(account.conversions).toBeGreaterThan(200);
+    expect(account.journeys).toEqual(live('account'));
+    expect(person.journeys).toEqual(live('person'));
+    expect(account.journeys!.conversions).toBeGreaterThan(200);
+    // Every algorithmic model is fitted per level.
+    for (const m of ALGORITHMIC_MODELS) expect(b.snapshot.fits.get(m)!.byLevel?.account.status, m).toBe('fitted');
     // The channel credit is the two levels' credit summed.
     for (const c of fit.credits) {
       const sum = [person, account].reduce((s, l) => s + (l.credits.find((x) => x.channel === c.channel)?.conversions ?? 0), 0);
@@ -109,9 +111,7 @@ describe('data_driven per level', () => {
     }
     // A journey's weights come from its level's fit: the same path weighs differently at each level.
     const path = ['google_ads', 'linkedin', 'email', 'facebook'];
-    const atPerson = pathWeights(b.snapshot, 'data_driven', path, 'person');
-    const atAccount = pathWeights(b.snapshot, 'data_driven', path, 'account');
-    expect(creditMove(atPerson, atAccount)).toBeGreaterThan(0.01);
+    for (const m of ALGORITHMIC_MODELS) expect(creditMove(pathWeights(b.snapshot, m, path, 'person'), pathWeights(b.snapshot, m, path, 'account')), m).toBeGreaterThan(0.01);
     const accountJourney = journeys.find((j) => j.level === 'account' && new Set(j.touches.map((t) => t.channel)).size > 2)!;
     const credit = b.credit.get(`${accountJourney.conversion.conversionId}\u0000data_driven`)!;
     expect(credit.shares.map((x) => x.weight)).toEqual(pathWeights(b.snapshot, 'data_driven', accountJourney.touches.map((t) => t.channel), 'account'));
@@ -130,10 +130,22 @@ describe('data_driven per level', () => {
     add('account', ['a', 'b', 'b'], 5, 40);
     const s = computeSnapshot(all, 1, 0, OPTIONS, stats);
     const fit = s.fits.get('data_driven')!;
-    expect(fit.byLevel!.account).toMatchObject({ status: 'fallback_linear', reason: '5 converting journeys with touches, needs 50' });
+    expect(fit.byLevel!.account).toMatchObject({ status: 'fallback_linear', reason: '5 converting journeys with touches, needs 50', journeys: { conversions: 5, nulls: 40 } });
     expect(fit.byLevel!.person.status).toBe('fitted');
     expect(pathWeights(s, 'data_driven', ['a', 'b', 'b'], 'account')).toEqual(positionWeights('linear', 3));
     expect(pathWeights(s, 'data_driven', ['a', 'b'], 'person')).not.toEqual([0.5, 0.5]);
+    // The channel credit: the person level's fit plus the account level's linear credit.
+    const accountLinear = fit.byLevel!.account.credits;
+    expect(accountLinear.map((c) => c.channel)).toEqual(['a', 'b']);
+    expect(accountLinear[0]!.conversions).toBeCloseTo(5 / 3, 12);
+    expect(accountLinear[1]!.conversions).toBeCloseTo(10 / 3, 12);
+    for (const c of fit.credits) expect(c.conversions).toBeCloseTo(fit.byLevel!.person.credits.find((x) => x.channel === c.channel)!.conversions + accountLinear.find((x) => x.channel === c.channel)!.conversions, 12);
+    // Stored and restored, both levels weigh paths as before.
+    const restored = snapshotFromRows(snapshotRows(s).map((r) => JSON.parse(JSON.stringify(r)) as SnapshotRow));
+    expect(sameFits(s, restored)).toBe(true);
+    for (const level of ['person', 'account'] as const) {
+      for (const m of ALGORITHMIC_MODELS) expect(pathWeights(restored, m, ['a', 'b', 'b'], level)).toEqual(pathWeights(s, m, ['a', 'b', 'b'], level));
+    }
   });
 
   for (const seed of [1, 2]) {
@@ -156,7 +168,9 @@ describe('data_driven per level', () => {
     expect(sameFits(live, stored)).toBe(true);
     for (const j of accounts.journeys.values()) {
       const channels = j.touches.map((t) => t.channel);
-      for (const level of ['person', 'account'] as const) expect(pathWeights(stored, 'data_driven', channels, level)).toEqual(pathWeights(live, 'data_driven', channels, level));
+      for (const level of ['person', 'account'] as const) {
+        for (const m of ALGORITHMIC_MODELS) expect(pathWeights(stored, m, channels, level)).toEqual(pathWeights(live, m, channels, level));
+      }
     }
     // Deterministic: the batch fit of the same final paths is the same bits.
     expect(sameFits(live, batch(accounts.messages, live.seq).snapshot)).toBe(true);
