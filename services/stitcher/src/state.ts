@@ -192,11 +192,13 @@ export class StitcherState {
   private readonly excludedTouches = new Set<string>();
   private readonly deletedNodes = new Set<string>();
   private readonly deadlines = new MinHeap<{ at: number; node: string }>((a, b) => a.at - b.at);
-  /** Per account: its null paths emitted (pathId → signature) and its earliest queued deadline. */
-  private readonly accountNulls = new Map<string, { nullPaths: Map<string, string>; deadline: number }>();
+  /** Per account: its null paths emitted (pathId → signature), its earliest queued deadline, the first event they were laid from. */
+  private readonly accountNulls = new Map<string, AccountNulls>();
   private readonly accountDeadlines = new MinHeap<{ at: number; account: string }>((a, b) => a.at - b.at);
   /** Accounts whose null paths a mutation may have changed: refreshed once, at the end of it. */
   private readonly dirtyAccounts = new Set<string>();
+  /** Accounts that only gained a consented touch in a period still open: see `touchAccount`. */
+  private readonly openPeriodTouches = new Map<string, number>();
   /** Accounts a person left: their account journeys lose that person's touches. */
   private readonly vacatedAccounts = new Set<string>();
   private readonly strings = new Map<string, string>();
@@ -235,7 +237,9 @@ export class StitcherState {
     const before = this.clustersAround([...nodes, ...found.map((f) => f.other)]);
     const root = this.joinIds(nodes);
     this.touchIndex.set(t.messageId, stored);
-    insertSorted(this.people.get(root)!.touches, stored);
+    const person = this.people.get(root)!;
+    insertSorted(person.touches, stored);
+    if (person.account) this.touchAccount(person.account.id, stored);
     if (bucket) {
       this.links!.record(stored, bucket);
       for (const f of found) out.push(this.linkMessage(stored.node, f));
@@ -256,6 +260,7 @@ export class StitcherState {
     if (i.accountId) this.setAccount(root, { id: i.accountId, at: i.timestamp, messageId: i.messageId });
     const p = this.people.get(root)!;
     (p.identifies ??= []).push(i.timestamp);
+    if (p.account) this.dirtyAccounts.add(p.account.id);
     return [...out, ...this.refreshAll([root, ...before]), ...this.flushAccounts()];
   }
 
@@ -267,7 +272,9 @@ export class StitcherState {
     const before = this.clustersAround(nodes);
     const root = this.joinIds(nodes);
     this.conversionNode.set(c.conversionId, nodes[0]!);
-    this.people.get(root)!.conversions.set(c.conversionId, { conv: c, lastSignature: undefined, revision: 0 });
+    const person = this.people.get(root)!;
+    person.conversions.set(c.conversionId, { conv: c, lastSignature: undefined, revision: 0 });
+    if (person.account) this.dirtyAccounts.add(person.account.id);
     return [...out, ...this.refreshAll([root, ...before]), ...this.flushAccounts()];
   }
 
@@ -283,6 +290,7 @@ export class StitcherState {
       const root = this.find(stored.node);
       const p = this.people.get(root);
       if (p) p.touches = p.touches.filter((x) => x !== stored);
+      if (p?.account) this.dirtyAccounts.add(p.account.id);
       roots.add(root);
       // Links only this touch supported go with it; the clusters around them are refreshed.
       if (stored.sighting) {
@@ -677,7 +685,6 @@ export class StitcherState {
     if (!p) return [];
     const out = [...this.refreshConversions(root, p, 'person'), ...this.refreshNullPaths(root, p)];
     if (account && p.account) {
-      this.dirtyAccounts.add(p.account.id);
       for (const member of this.accounts.get(p.account.id) ?? []) {
         const m = this.people.get(member);
         if (m) out.push(...this.refreshConversions(member, m, 'account'));
@@ -836,6 +843,7 @@ export class StitcherState {
     const closed = new Map<string, { touches: StoredTouch[]; closedAt: number }>();
     let nextDeadline = Infinity;
     const first = firstEventOf(members);
+    st.first = first;
     if (first !== Infinity && first + lookback > this.watermark && st.nullPaths.size === 0) {
       // Most refreshes come before the account's first period ended: nothing can be closed yet.
       nextDeadline = first + lookback;
@@ -894,10 +902,28 @@ export class StitcherState {
     return out;
   }
 
-  private accountNullState(accountId: string): { nullPaths: Map<string, string>; deadline: number } {
+  private accountNullState(accountId: string): AccountNulls {
     let st = this.accountNulls.get(accountId);
-    if (!st) this.accountNulls.set(accountId, (st = { nullPaths: new Map(), deadline: Infinity }));
+    if (!st) this.accountNulls.set(accountId, (st = { nullPaths: new Map(), deadline: Infinity, first: NaN }));
     return st;
+  }
+
+  /**
+   * A member's new touch. One in a period that has not ended yet changes no closed period (its
+   * content, the periods' start, their claims), so the account only needs a deadline at that
+   * period's end, when the full refresh runs; anything else refreshes the account now. Most
+   * touches are recent, and an account's refresh goes over all its people's touches.
+   */
+  private touchAccount(accountId: string, t: StoredTouch): void {
+    const st = this.accountNulls.get(accountId);
+    const lookback = this.opts.windows.defaultWindow.lookbackDays * DAY_MS;
+    const open = st !== undefined && t.consent && t.timestamp >= st.first && st.first + (Math.floor((t.timestamp - st.first) / lookback) + 1) * lookback > this.watermark;
+    if (!open) {
+      this.dirtyAccounts.add(accountId);
+      return;
+    }
+    const prev = this.openPeriodTouches.get(accountId);
+    if (prev === undefined || t.timestamp < prev) this.openPeriodTouches.set(accountId, t.timestamp);
   }
 
   /**
@@ -905,7 +931,7 @@ export class StitcherState {
    * of every account whose members, their events or event time changed.
    */
   private flushAccounts(): StitchOutput[] {
-    if (this.dirtyAccounts.size === 0 && this.vacatedAccounts.size === 0) return [];
+    if (this.dirtyAccounts.size === 0 && this.vacatedAccounts.size === 0 && this.openPeriodTouches.size === 0) return [];
     const out: StitchOutput[] = [];
     for (const accountId of this.vacatedAccounts) {
       for (const member of this.accounts.get(accountId) ?? []) {
@@ -915,6 +941,22 @@ export class StitcherState {
     }
     this.vacatedAccounts.clear();
     for (const accountId of this.dirtyAccounts) out.push(...this.refreshAccountNullPaths(accountId));
+    const lookback = this.opts.windows.defaultWindow.lookbackDays * DAY_MS;
+    for (const [accountId, at] of this.openPeriodTouches) {
+      if (this.dirtyAccounts.has(accountId)) continue;
+      const st = this.accountNulls.get(accountId);
+      if (!st) {
+        out.push(...this.refreshAccountNullPaths(accountId));
+        continue;
+      }
+      const end = st.first + (Math.floor((at - st.first) / lookback) + 1) * lookback;
+      if (st.deadline <= this.watermark) st.deadline = Infinity;
+      if (end < st.deadline) {
+        st.deadline = end;
+        this.accountDeadlines.push({ at: end, account: accountId });
+      }
+    }
+    this.openPeriodTouches.clear();
     this.dirtyAccounts.clear();
     return out;
   }
@@ -1060,6 +1102,13 @@ export class StitcherState {
       consent: t.consent,
     };
   }
+}
+
+interface AccountNulls {
+  nullPaths: Map<string, string>;
+  deadline: number;
+  /** The first event of the account's people at its last refresh (NaN before one): where its periods start. */
+  first: number;
 }
 
 function personOwner(personId: string): NullPathOwner {
