@@ -111,6 +111,8 @@ export const EMPTY_SNAPSHOT: ModelSnapshot = {
 /**
  * Fits every algorithmic model on `stats` (taken in canonical path order, so that the result
  * depends only on the multiset of paths — the same bits as a batch fit on the same journeys).
+ * With `byLevel` (the same paths split by level) holding any account-level path, each model is
+ * fitted per level instead (`fitsByLevel`).
  *
  * "Enough data": a model replaces linear once the statistics hold at least `minConversions`
  * converting journeys with a touch; the data-driven model also needs `minNullPaths` non-converting

@@ -99,9 +99,9 @@ const KEY_SEP = '\u0000';
  *   computed again.
  */
 export class AttributorState {
-  /** Every journey and null path: what Markov and Shapley are fitted on. */
+  /** Every journey and null path: what the models are fitted on while no path is at the account level. */
   readonly stats = new PathStats();
-  /** The same, split by level: the data-driven model is fitted per level (`computeSnapshot`). */
+  /** The same, split by level: with account-level paths, every model is fitted per level (`computeSnapshot`). */
   readonly levelStats: Readonly<Record<JourneyLevel, PathStats>> = { person: new PathStats(), account: new PathStats() };
   private readonly entries = new Map<string, ConversionEntry>();
   private readonly nullPaths = new Map<string, { version: number; pathId: number; level: JourneyLevel }>();
