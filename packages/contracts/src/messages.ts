@@ -156,12 +156,19 @@ export type JourneyMessage = z.infer<typeof JourneyMessage>;
 
 /**
  * A journey whose window passed without a conversion (a "null path"): the touches that did not
- * lead to a conversion. Markov, Shapley and data-driven models need them. Keyed by personId.
+ * lead to a conversion. Markov, Shapley and data-driven models need them. A person's, or (level
+ * `account`) an account's: the touches of all its people in the window, the counterpart of the
+ * account-level journeys its deals are credited on.
  */
 export const NullPathMessage = z.object({
   v,
   kind: z.literal('null_path'),
+  /** The person whose window it is; empty for an account's null path. */
   personId: z.string(),
+  /** Whose window it is: absent (a person's, as before the field existed) or `account`. */
+  level: z.enum(['person', 'account']).optional(),
+  /** The account of an account-level null path. */
+  accountId: z.string().min(1).optional(),
   /** Identifies this null path; the same id again is the same path (deduplicate on it). */
   pathId: z.string(),
   /** Empty when an earlier null path of this id is withdrawn (a late conversion, a merge, a deletion). */
@@ -203,7 +210,11 @@ export const IdentityLinkMessage = z.object({
 export type IdentityLinkMessage = z.infer<typeof IdentityLinkMessage>;
 
 /** What the journeys topic carries. */
-export const JourneysTopicMessage = z.discriminatedUnion('kind', [JourneyMessage, NullPathMessage]);
+export const JourneysTopicMessage = z.discriminatedUnion('kind', [JourneyMessage, NullPathMessage]).superRefine((m, ctx) => {
+  if (m.kind === 'null_path' && (m.level === 'account') !== (m.accountId !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['accountId'], message: 'an account-level null path names its account (accountId); a person-level one names none' });
+  }
+});
 export type JourneysTopicMessage = z.infer<typeof JourneysTopicMessage>;
 
 export const CreditShare = z.object({

@@ -45,7 +45,7 @@ export interface CreditOptions {
  * (`pathWeights`), so they depend on the channels in order and nothing else.
  */
 export function journeyWeights(model: ModelName, j: JourneyMessage, opts: { halfLifeDays: number; snapshot: ModelSnapshot }): number[] {
-  if (isAlgorithmicModel(model)) return pathWeights(opts.snapshot, model, j.touches.map((t) => t.channel));
+  if (isAlgorithmicModel(model)) return pathWeights(opts.snapshot, model, j.touches.map((t) => t.channel), j.level);
   const touches = j.touches.map((t) => ({ id: t.messageId, channel: t.channel, timestamp: t.timestamp, direct: t.channel === 'direct' }));
   return heuristicWeights(model, touches, {
     conversionTime: j.conversion.timestamp,

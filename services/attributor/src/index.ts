@@ -29,6 +29,8 @@ export {
   pathWeights,
   snapshotFromRows,
   snapshotRows,
+  JOURNEY_LEVELS,
+  type JourneyLevel,
   type ModelSnapshot,
   type ModelFit,
 } from './snapshot.js';

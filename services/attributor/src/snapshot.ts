@@ -25,6 +25,10 @@ export function isAlgorithmicModel(m: string): m is AlgorithmicModel {
   return (ALGORITHMIC_MODELS as readonly string[]).includes(m);
 }
 
+/** Whose journeys: a person's, or an account's (its people's touches together). */
+export type JourneyLevel = 'person' | 'account';
+export const JOURNEY_LEVELS: readonly JourneyLevel[] = ['person', 'account'];
+
 export interface ModelFit {
   model: AlgorithmicModel;
   /** `fallback_linear`: not enough data yet (or nothing to learn); journeys get linear weights. */
@@ -39,6 +43,14 @@ export interface ModelFit {
   /** shapley_ordered: the channel's Shapley credit by position of first appearance. */
   positionScores?: Map<string, number[]>;
   dataDriven?: DataDrivenModel;
+  /**
+   * The model fitted per level, when account-level journeys or null paths exist (`computeSnapshot`):
+   * a journey's weights come from its level's fit. `credits` are then the levels' credits summed,
+   * and `channelScores` the summed attributed conversions.
+   */
+  byLevel?: Record<JourneyLevel, ModelFit>;
+  /** A level's fit: the converting and non-converting journeys with a touch it learned from. */
+  journeys?: { conversions: number; nulls: number };
   /** Channel-level result over all paths (attributed conversions and value), for the snapshot table. */
   credits: ChannelCredit[];
 }
@@ -99,6 +111,8 @@ export const EMPTY_SNAPSHOT: ModelSnapshot = {
 /**
  * Fits every algorithmic model on `stats` (taken in canonical path order, so that the result
  * depends only on the multiset of paths — the same bits as a batch fit on the same journeys).
+ * With `byLevel` (the same paths split by level) holding any account-level path, each model is
+ * fitted per level instead (`fitsByLevel`).
  *
  * "Enough data": a model replaces linear once the statistics hold at least `minConversions`
  * converting journeys with a touch; the data-driven model also needs `minNullPaths` non-converting
@@ -106,11 +120,25 @@ export const EMPTY_SNAPSHOT: ModelSnapshot = {
  * positive removal effect, a degenerate data-driven fit) falls back to linear too. The fall-back
  * and its reason are part of the snapshot.
  */
-export function computeSnapshot(stats: PathStats, seq: number, computedAt: number, opts: SnapshotOptions): ModelSnapshot {
+export function computeSnapshot(
+  stats: PathStats,
+  seq: number,
+  computedAt: number,
+  opts: SnapshotOptions,
+  byLevel?: Readonly<Record<JourneyLevel, PathStats>>,
+): ModelSnapshot {
   const canonical = stats.canonical();
   const conversions = canonical.totalConversions;
   const nulls = canonical.totalNulls;
   const channels = canonical.channels();
+  const fits = byLevel && byLevel.account.size > 0 ? fitsByLevel(byLevel, opts) : fitModels(canonical, opts);
+  return { seq, computedAt, markovOrder: opts.markovOrder, conversions, nulls, channels, fits };
+}
+
+/** Every algorithmic model fitted on one set of statistics, already canonical. */
+function fitModels(canonical: PathStats, opts: SnapshotOptions): Map<AlgorithmicModel, ModelFit> {
+  const conversions = canonical.totalConversions;
+  const nulls = canonical.totalNulls;
   const linear = pathHeuristicAttribution(canonical, 'linear').credits;
   const fits = new Map<AlgorithmicModel, ModelFit>();
   const scarce = conversions < opts.minConversions ? `${conversions} converting journeys with touches, needs ${opts.minConversions}` : '';
@@ -155,7 +183,45 @@ export function computeSnapshot(stats: PathStats, seq: number, computedAt: numbe
       fits.set('data_driven', { model: 'data_driven', status: 'fitted', reason: '', channelScores: byChannel(r.credits), dataDriven: model, credits: r.credits });
     }
   }
-  return { seq, computedAt, markovOrder: opts.markovOrder, conversions, nulls, channels, fits };
+  return fits;
+}
+
+/**
+ * Every model fitted per level: account-level conversions (deals credited on the buying group's
+ * journey) against account null paths, person-level ones against person null paths, so that no
+ * fit contrasts a group's touches with one person's, nor a person's with a group's. Each level
+ * falls back to linear on its own (too few conversions or null paths there); a model counts as
+ * fitted when a level is. The channel credit is the two levels' credit summed.
+ */
+function fitsByLevel(byLevel: Readonly<Record<JourneyLevel, PathStats>>, opts: SnapshotOptions): Map<AlgorithmicModel, ModelFit> {
+  const levels = {} as Record<JourneyLevel, Map<AlgorithmicModel, ModelFit>>;
+  for (const level of JOURNEY_LEVELS) {
+    const canonical = byLevel[level].canonical();
+    const journeys = { conversions: canonical.totalConversions, nulls: canonical.totalNulls };
+    levels[level] = new Map([...fitModels(canonical, opts)].map(([m, f]) => [m, { ...f, journeys }] as const));
+  }
+  const fits = new Map<AlgorithmicModel, ModelFit>();
+  for (const model of ALGORITHMIC_MODELS) {
+    const parts = { person: levels.person.get(model)!, account: levels.account.get(model)! };
+    const sum = new Map<string, ChannelCredit>();
+    for (const level of JOURNEY_LEVELS) {
+      for (const c of parts[level].credits) {
+        const prev = sum.get(c.channel);
+        sum.set(c.channel, prev ? { channel: c.channel, conversions: prev.conversions + c.conversions, value: prev.value + c.value } : { ...c });
+      }
+    }
+    const credits = [...sum.values()].sort((a, b) => compareStrings(a.channel, b.channel));
+    const fitted = JOURNEY_LEVELS.some((l) => parts[l].status === 'fitted');
+    fits.set(model, {
+      model,
+      status: fitted ? 'fitted' : 'fallback_linear',
+      reason: fitted ? '' : JOURNEY_LEVELS.map((l) => `${l} level: ${parts[l].reason}`).join('; '),
+      channelScores: new Map(credits.map((c) => [c.channel, c.conversions] as const)),
+      byLevel: parts,
+      credits,
+    });
+  }
+  return fits;
 }
 
 /**
@@ -165,12 +231,14 @@ export function computeSnapshot(stats: PathStats, seq: number, computedAt: numbe
  * model falls back. Sums to 1; [] for no touch.
  *
  * A journey on one channel only is split equally under every one of these models; it is computed
- * as `linear` always, so that its credit is the same bits whichever snapshot wrote it.
+ * as `linear` always, so that its credit is the same bits whichever snapshot wrote it. With fits
+ * per level (`ModelFit.byLevel`), `level`'s fit gives the weights, linear when that level fell back.
  */
-export function pathWeights(snapshot: ModelSnapshot, model: AlgorithmicModel, channels: readonly string[]): number[] {
+export function pathWeights(snapshot: ModelSnapshot, model: AlgorithmicModel, channels: readonly string[], level: JourneyLevel = 'person'): number[] {
   const n = channels.length;
   if (n <= 1) return n === 1 ? [1] : [];
-  const fit = snapshot.fits.get(model);
+  const whole = snapshot.fits.get(model);
+  const fit = whole?.byLevel ? whole.byLevel[level] : whole;
   if (!fit || fit.status === 'fallback_linear' || channels.every((c) => c === channels[0])) return positionWeights('linear', n);
   const touches = channels.map((channel) => ({ channel }));
   switch (model) {
@@ -241,29 +309,13 @@ export function snapshotRows(s: ModelSnapshot): SnapshotRow[] {
     for (const channel of s.channels) {
       const c = index.get(channel) as number;
       const params: Record<string, unknown> = {};
-      if (fit.status === 'fitted') {
+      if (fit.byLevel) {
+        params.score = fit.channelScores.get(channel) ?? 0;
+        params.levels = Object.fromEntries(JOURNEY_LEVELS.map((l) => [l, levelParams(fit.byLevel![l], channel)] as const));
+      } else if (fit.status === 'fitted') {
         params.score = fit.channelScores.get(channel) ?? 0;
         if (fit.positionScores) params.by_position = fit.positionScores.get(channel) ?? [];
-        const dd = fit.dataDriven;
-        if (dd) {
-          const b = dd.coefficients;
-          Object.assign(params, {
-            intercept: b[0],
-            presence: b[1 + c],
-            first: b[1 + n + c],
-            last: b[1 + 2 * n + c],
-            ...(dd.pairwise ? { before: Array.from({ length: n }, (_, k) => b[1 + 3 * n + c * n + k]) } : {}),
-            ...(dd.frequency ? { frequency: b[1 + 3 * n + (dd.pairwise ? n * n : 0) + c] } : {}),
-            pairwise: dd.pairwise,
-            with_frequency: dd.frequency === true,
-            with_position: dd.position !== false,
-            l2: dd.l2,
-            iterations: dd.iterations,
-            gradient_norm: dd.gradientNorm,
-            converged: dd.converged,
-            log_loss: dd.logLoss,
-          });
-        }
+        if (fit.dataDriven) Object.assign(params, dataDrivenParams(fit.dataDriven, c));
       }
       rows.push({
         ...base,
@@ -276,6 +328,105 @@ export function snapshotRows(s: ModelSnapshot): SnapshotRow[] {
     }
   }
   return rows;
+}
+
+/** One channel's coefficients of a data-driven model (`c`: the channel's index among the model's channels). */
+function dataDrivenParams(dd: DataDrivenModel, c: number): Record<string, unknown> {
+  const n = dd.channels.length;
+  const b = dd.coefficients;
+  return {
+    intercept: b[0],
+    presence: b[1 + c],
+    first: b[1 + n + c],
+    last: b[1 + 2 * n + c],
+    ...(dd.pairwise ? { before: Array.from({ length: n }, (_, k) => b[1 + 3 * n + c * n + k]) } : {}),
+    ...(dd.frequency ? { frequency: b[1 + 3 * n + (dd.pairwise ? n * n : 0) + c] } : {}),
+    pairwise: dd.pairwise,
+    with_frequency: dd.frequency === true,
+    with_position: dd.position !== false,
+    l2: dd.l2,
+    iterations: dd.iterations,
+    gradient_norm: dd.gradientNorm,
+    converged: dd.converged,
+    log_loss: dd.logLoss,
+  };
+}
+
+/**
+ * One channel's part of a level's fit: the level's status and journeys, and, when the channel is
+ * among the level's (a level sees only the channels of its own paths), its credit, score and
+ * coefficients.
+ */
+function levelParams(f: ModelFit, channel: string): LevelParamsJson {
+  const out: LevelParamsJson = { status: f.status, reason: f.reason, conversions: f.journeys?.conversions ?? 0, nulls: f.journeys?.nulls ?? 0 };
+  const credit = f.credits.find((x) => x.channel === channel);
+  if (!credit) return out;
+  Object.assign(out, { in_level: true, attributed_conversions: credit.conversions, attributed_value: credit.value });
+  if (f.status !== 'fitted') return out;
+  out.score = f.channelScores.get(channel) ?? 0;
+  if (f.positionScores) out.by_position = f.positionScores.get(channel) ?? [];
+  const c = f.dataDriven ? f.dataDriven.channels.indexOf(channel) : -1;
+  if (f.dataDriven && c >= 0) Object.assign(out, dataDrivenParams(f.dataDriven, c));
+  return out;
+}
+
+interface LevelParamsJson extends ParamsJson {
+  status: 'fitted' | 'fallback_linear';
+  reason: string;
+  conversions: number;
+  nulls: number;
+  /** The channel is among the level's. */
+  in_level?: boolean;
+  attributed_conversions?: number;
+  attributed_value?: number;
+}
+
+/** A level's fit from the level params of the model's rows (`mine`, in channel order). */
+function levelFromParams(model: AlgorithmicModel, mine: readonly SnapshotRow[], ps: readonly LevelParamsJson[]): ModelFit {
+  const head = ps[0]!;
+  const present = mine.map((r, i) => [r.channel, ps[i]!] as const).filter(([, p]) => p.in_level === true);
+  const fit: ModelFit = {
+    model,
+    status: head.status === 'fitted' ? 'fitted' : 'fallback_linear',
+    reason: head.reason,
+    channelScores: new Map(head.status === 'fitted' ? present.map(([c, p]) => [c, p.score ?? 0] as const) : []),
+    credits: present.map(([channel, p]) => ({ channel, conversions: p.attributed_conversions ?? 0, value: p.attributed_value ?? 0 })),
+    journeys: { conversions: head.conversions, nulls: head.nulls },
+  };
+  if (fit.status !== 'fitted') return fit;
+  if (model === 'shapley_ordered') fit.positionScores = new Map(present.map(([c, p]) => [c, p.by_position ?? []] as const));
+  if (model === 'data_driven') fit.dataDriven = dataDrivenFromParams(present.map(([c]) => c), present.map(([, p]) => p));
+  return fit;
+}
+
+/** A data-driven model from its channels' params (in the model's channel order). */
+function dataDrivenFromParams(channels: string[], params: readonly ParamsJson[]): DataDrivenModel {
+  const n = channels.length;
+  const p0 = params[0] as ParamsJson;
+  const pairwise = p0.pairwise === true;
+  const frequency = p0.with_frequency === true;
+  const b = new Float64Array(1 + 3 * n + (pairwise ? n * n : 0) + (frequency ? n : 0));
+  b[0] = p0.intercept ?? 0;
+  params.forEach((p, c) => {
+    b[1 + c] = p.presence ?? 0;
+    b[1 + n + c] = p.first ?? 0;
+    b[1 + 2 * n + c] = p.last ?? 0;
+    if (pairwise) (p.before ?? []).forEach((x, k) => (b[1 + 3 * n + c * n + k] = x));
+    if (frequency) b[1 + 3 * n + (pairwise ? n * n : 0) + c] = p.frequency ?? 0;
+  });
+  return {
+    channels,
+    coefficients: b,
+    pairwise,
+    frequency,
+    position: p0.with_position !== false,
+    l2: p0.l2 ?? 0,
+    iterations: p0.iterations ?? 0,
+    gradientNorm: p0.gradient_norm ?? 0,
+    converged: p0.converged ?? true,
+    logLoss: p0.log_loss ?? 0,
+    degenerate: false,
+  };
 }
 
 interface ParamsJson {
@@ -296,6 +447,8 @@ interface ParamsJson {
   gradient_norm?: number;
   converged?: boolean;
   log_loss?: number;
+  /** A model fitted per level (`ModelFit.byLevel`): each level's part. */
+  levels?: Record<JourneyLevel, LevelParamsJson>;
 }
 
 /**
@@ -306,49 +459,26 @@ export function snapshotFromRows(rows: readonly SnapshotRow[]): ModelSnapshot {
   const first = rows[0];
   if (!first) throw new Error('a snapshot needs at least one row');
   const channels = [...new Set(rows.map((r) => r.channel).filter((c) => c !== ''))].sort(compareStrings);
-  const n = channels.length;
   const fits = new Map<AlgorithmicModel, ModelFit>();
   for (const model of ALGORITHMIC_MODELS) {
     const mine = rows.filter((r) => r.model === model).sort((a, b) => compareStrings(a.channel, b.channel));
     const head = mine[0];
     if (!head) continue;
     const credits = mine.filter((r) => r.channel !== '').map((r) => ({ channel: r.channel, conversions: Number(r.attributed_conversions), value: Number(r.attributed_value) }));
+    const params = mine.map((r) => JSON.parse(r.params) as ParamsJson);
+    const scores = () => new Map(mine.map((r, i) => [r.channel, params[i]?.score ?? 0] as const));
+    if (params[0]?.levels) {
+      const byLevel = Object.fromEntries(JOURNEY_LEVELS.map((l) => [l, levelFromParams(model, mine, params.map((p) => p.levels![l]))] as const)) as Record<JourneyLevel, ModelFit>;
+      fits.set(model, { model, status: head.status === 'fitted' ? 'fitted' : 'fallback_linear', reason: head.reason, channelScores: scores(), byLevel, credits });
+      continue;
+    }
     if (head.status !== 'fitted') {
       fits.set(model, { model, status: 'fallback_linear', reason: head.reason, channelScores: new Map(), credits });
       continue;
     }
-    const params = mine.map((r) => JSON.parse(r.params) as ParamsJson);
-    const fit: ModelFit = { model, status: 'fitted', reason: '', channelScores: new Map(mine.map((r, i) => [r.channel, params[i]?.score ?? 0] as const)), credits };
+    const fit: ModelFit = { model, status: 'fitted', reason: '', channelScores: scores(), credits };
     if (model === 'shapley_ordered') fit.positionScores = new Map(mine.map((r, i) => [r.channel, params[i]?.by_position ?? []] as const));
-    if (model === 'data_driven') {
-      const p0 = params[0] as ParamsJson;
-      const pairwise = p0.pairwise === true;
-      const frequency = p0.with_frequency === true;
-      const b = new Float64Array(1 + 3 * n + (pairwise ? n * n : 0) + (frequency ? n : 0));
-      b[0] = p0.intercept ?? 0;
-      mine.forEach((r, i) => {
-        const c = channels.indexOf(r.channel);
-        const p = params[i] as ParamsJson;
-        b[1 + c] = p.presence ?? 0;
-        b[1 + n + c] = p.first ?? 0;
-        b[1 + 2 * n + c] = p.last ?? 0;
-        if (pairwise) (p.before ?? []).forEach((x, k) => (b[1 + 3 * n + c * n + k] = x));
-        if (frequency) b[1 + 3 * n + (pairwise ? n * n : 0) + c] = p.frequency ?? 0;
-      });
-      fit.dataDriven = {
-        channels,
-        coefficients: b,
-        pairwise,
-        frequency,
-        position: p0.with_position !== false,
-        l2: p0.l2 ?? 0,
-        iterations: p0.iterations ?? 0,
-        gradientNorm: p0.gradient_norm ?? 0,
-        converged: p0.converged ?? true,
-        logLoss: p0.log_loss ?? 0,
-        degenerate: false,
-      };
-    }
+    if (model === 'data_driven') fit.dataDriven = dataDrivenFromParams(channels, params);
     fits.set(model, fit);
   }
   for (const m of ALGORITHMIC_MODELS) if (!fits.has(m)) fits.set(m, fallback(m, 'not in the stored snapshot', []));

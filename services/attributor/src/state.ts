@@ -9,6 +9,7 @@ import {
   isAlgorithmicModel,
   pathWeights,
   type AlgorithmicModel,
+  type JourneyLevel,
   type ModelSnapshot,
   type SnapshotOptions,
 } from './snapshot.js';
@@ -71,6 +72,8 @@ interface ConversionEntry {
   creditedJourney: number;
   /** Its path in the statistics, or -1. */
   pathId: number;
+  /** The journey's level: which level's statistics hold it and which level's fit weighs it. */
+  level: JourneyLevel;
   value: number;
   /** Per algorithmic model (`ALGORITHMIC_MODELS` order): the credit last written. */
   beliefs: Array<Belief | undefined>;
@@ -96,9 +99,12 @@ const KEY_SEP = '\u0000';
  *   computed again.
  */
 export class AttributorState {
+  /** Every journey and null path: what the models are fitted on while no path is at the account level. */
   readonly stats = new PathStats();
+  /** The same, split by level: with account-level paths, every model is fitted per level (`computeSnapshot`). */
+  readonly levelStats: Readonly<Record<JourneyLevel, PathStats>> = { person: new PathStats(), account: new PathStats() };
   private readonly entries = new Map<string, ConversionEntry>();
-  private readonly nullPaths = new Map<string, { version: number; pathId: number }>();
+  private readonly nullPaths = new Map<string, { version: number; pathId: number; level: JourneyLevel }>();
   /** Retained journeys in least-recently-applied order (Map iteration order). */
   private readonly retained = new Map<string, JourneyMessage>();
   private readonly pathChannels: string[][] = [];
@@ -107,7 +113,7 @@ export class AttributorState {
   private readonly snapshots = new Map<number, ModelSnapshot>([[0, EMPTY_SNAPSHOT]]);
   private readonly snapshotRefs = new Map<number, number>();
   /** Weights per snapshot, model and path: journeys share paths, so restatement planning is per path. */
-  private readonly weightCache = new Map<number, Map<AlgorithmicModel, Map<number, number[]>>>();
+  private readonly weightCache = new Map<number, Map<string, Map<number, number[]>>>();
   private readonly algModels: AlgorithmicModel[];
   private currentSnapshot: ModelSnapshot = EMPTY_SNAPSHOT;
   private nextSeq = 1;
@@ -230,7 +236,7 @@ export class AttributorState {
     const out: CreditRecord[] = [];
     for (const model of this.options.models) {
       if (isAlgorithmicModel(model)) {
-        const w = this.weightsOf(this.currentSnapshot, model, e.pathId);
+        const w = this.weightsOf(this.currentSnapshot, model, e.pathId, e.level);
         out.push({ message: creditMessage(target, model, w, this.tick()), snapshotSeq: this.currentSnapshot.seq, journeyVersion: j });
       } else {
         const w = journeyWeights(model, m, { halfLifeDays: this.options.halfLifeDays, snapshot: this.currentSnapshot });
@@ -275,7 +281,7 @@ export class AttributorState {
    */
   computeSnapshot(): { snapshot: ModelSnapshot; statsVersion: number } {
     const seq = this.nextSeq++;
-    return { snapshot: computeSnapshot(this.stats, seq, this.nowMs(), this.options), statsVersion: this.stats.version };
+    return { snapshot: computeSnapshot(this.stats, seq, this.nowMs(), this.options, this.levelStats), statsVersion: this.stats.version };
   }
 
   adopt(s: ModelSnapshot, statsVersion: number): void {
@@ -307,10 +313,10 @@ export class AttributorState {
         let restate = !b;
         if (b) {
           const old = this.snapshots.get(b.seq);
-          const key = `${b.seq}|${model}|${e.pathId}`;
+          const key = `${b.seq}|${model}|${e.pathId}|${e.level}`;
           let m = moved.get(key);
           if (m === undefined) {
-            const move = old ? creditMove(this.weightsOf(old, model, e.pathId), this.weightsOf(cur, model, e.pathId)) : 1;
+            const move = old ? creditMove(this.weightsOf(old, model, e.pathId, e.level), this.weightsOf(cur, model, e.pathId, e.level)) : 1;
             m = threshold > 0 ? move > threshold : move > 0;
             moved.set(key, m);
           }
@@ -321,7 +327,7 @@ export class AttributorState {
         out.push({
           conversionId,
           model,
-          weights: this.weightsOf(cur, model, e.pathId),
+          weights: this.weightsOf(cur, model, e.pathId, e.level),
           channels: this.pathChannels[e.pathId] as string[],
           version: this.tick(),
           seq: cur.seq,
@@ -349,7 +355,7 @@ export class AttributorState {
   private entry(id: string): ConversionEntry {
     let e = this.entries.get(id);
     if (!e) {
-      e = { journeyVersion: 0, retractedAt: 0, creditedJourney: 0, pathId: -1, value: 0, beliefs: this.algModels.map(() => undefined) };
+      e = { journeyVersion: 0, retractedAt: 0, creditedJourney: 0, pathId: -1, level: 'person', value: 0, beliefs: this.algModels.map(() => undefined) };
       this.entries.set(id, e);
     }
     return e;
@@ -374,7 +380,7 @@ export class AttributorState {
     if (m.emittedAt < e.journeyVersion || m.emittedAt < e.retractedAt) return undefined;
     if (m.emittedAt > e.journeyVersion) {
       // Path statistics hold non-negative values; a refund-like negative value counts as 0 there.
-      if (e.pathId >= 0) this.stats.remove(this.pathChannels[e.pathId] as string[], 1, Math.max(0, e.value), 0);
+      if (e.pathId >= 0) this.removePath(e.level, this.pathChannels[e.pathId] as string[], 1, Math.max(0, e.value), 0);
       e.value = m.conversion.value;
       e.journeyVersion = m.emittedAt;
       if (m.retracted) {
@@ -383,7 +389,8 @@ export class AttributorState {
       } else {
         const channels = m.touches.map((t) => t.channel);
         e.pathId = this.pathIdOf(channels);
-        this.stats.add(channels, 1, Math.max(0, e.value), 0);
+        e.level = m.level;
+        this.addPath(e.level, channels, 1, Math.max(0, e.value), 0);
       }
       this.conversionsSinceSnapshot++;
     }
@@ -399,14 +406,26 @@ export class AttributorState {
   private applyNullPath(m: NullPathMessage): void {
     const prev = this.nullPaths.get(m.pathId);
     if (prev && prev.version >= m.emittedAt) return;
-    if (prev && prev.pathId >= 0) this.stats.remove(this.pathChannels[prev.pathId] as string[], 0, 0, 1);
+    if (prev && prev.pathId >= 0) this.removePath(prev.level, this.pathChannels[prev.pathId] as string[], 0, 0, 1);
     let pathId = -1;
+    const level = m.level ?? 'person';
     if (m.touches.length > 0 || m.untouched === true) {
       const channels = m.touches.map((t) => t.channel);
       pathId = this.pathIdOf(channels);
-      this.stats.add(channels, 0, 0, 1);
+      this.addPath(level, channels, 0, 0, 1);
     }
-    this.nullPaths.set(m.pathId, { version: m.emittedAt, pathId });
+    this.nullPaths.set(m.pathId, { version: m.emittedAt, pathId, level });
+  }
+
+  /** Into the statistics of every level and of its own. */
+  private addPath(level: JourneyLevel, channels: readonly string[], conversions: number, value: number, nulls: number): void {
+    this.stats.add(channels, conversions, value, nulls);
+    this.levelStats[level].add(channels, conversions, value, nulls);
+  }
+
+  private removePath(level: JourneyLevel, channels: readonly string[], conversions: number, value: number, nulls: number): void {
+    this.stats.remove(channels, conversions, value, nulls);
+    this.levelStats[level].remove(channels, conversions, value, nulls);
   }
 
   private retain(m: JourneyMessage): void {
@@ -437,13 +456,14 @@ export class AttributorState {
     }
   }
 
-  private weightsOf(s: ModelSnapshot, model: AlgorithmicModel, pathId: number): number[] {
+  private weightsOf(s: ModelSnapshot, model: AlgorithmicModel, pathId: number, level: JourneyLevel): number[] {
     let bySnapshot = this.weightCache.get(s.seq);
     if (!bySnapshot) this.weightCache.set(s.seq, (bySnapshot = new Map()));
-    let byModel = bySnapshot.get(model);
-    if (!byModel) bySnapshot.set(model, (byModel = new Map()));
+    const key = `${model}|${level}`;
+    let byModel = bySnapshot.get(key);
+    if (!byModel) bySnapshot.set(key, (byModel = new Map()));
     let w = byModel.get(pathId);
-    if (!w) byModel.set(pathId, (w = pathWeights(s, model, this.pathChannels[pathId] as string[])));
+    if (!w) byModel.set(pathId, (w = pathWeights(s, model, this.pathChannels[pathId] as string[], level)));
     return w;
   }
 }

@@ -24,6 +24,11 @@ export interface SyntheticFeedOptions {
   start?: number;
   /** Days the conversions spread over (default 14). */
   days?: number;
+  /**
+   * Share of conversions and null paths at the account level (default 0): a buying group's
+   * journeys, longer, over channels whose effect differs from the person level's.
+   */
+  accountShare?: number;
 }
 
 export interface SyntheticFeed {
@@ -64,6 +69,10 @@ export function syntheticJourneyFeed(opts: SyntheticFeedOptions): SyntheticFeed 
     return weights.length - 1;
   };
   const converting = reach.map((r, i) => r * (effect[i] as number));
+  const convertingAccounts = reach.map((r, i) => r * (effect[channels.length - 1 - i] as number));
+  const accountShare = opts.accountShare ?? 0;
+  // No draw at all without accounts, so that feeds without them keep their bits.
+  const atAccountLevel = () => accountShare > 0 && rng() < accountShare;
   const touchesFor = (prefix: string, end: number, weights: number[], count: number): JourneyTouch[] => {
     const out: JourneyTouch[] = [];
     for (let k = 0; k < count; k++) {
@@ -97,7 +106,8 @@ export function syntheticJourneyFeed(opts: SyntheticFeedOptions): SyntheticFeed 
   for (let i = 0; i < opts.conversions; i++) {
     const id = `conv-${opts.seed ?? 1}-${i}`;
     const at = start + Math.floor((i / Math.max(1, opts.conversions)) * days * DAY) + Math.floor(rng() * 3_600_000);
-    const all = rng() < 0.04 ? [] : touchesFor(id, at, converting, length());
+    const account = atAccountLevel();
+    const all = rng() < 0.04 ? [] : account ? touchesFor(id, at, convertingAccounts, length() + length()) : touchesFor(id, at, converting, length());
     const withMilestones = all.length >= 3 && rng() < 0.3;
     const base = (touches: JourneyTouch[], revision: number): JourneyMessage => ({
       v: 1,
@@ -106,7 +116,7 @@ export function syntheticJourneyFeed(opts: SyntheticFeedOptions): SyntheticFeed 
       conversion: { conversionId: id, messageId: `${id}-m`, name: rng() < 0.7 ? 'purchase' : 'demo_request', timestamp: at, value: Math.round(rng() * 50_000) / 100, currency: 'EUR' },
       touches,
       ...(withMilestones ? { milestones: { leadTime: (all[1] as JourneyTouch).timestamp, opportunityTime: (all[all.length - 2] as JourneyTouch).timestamp } } : {}),
-      level: 'person',
+      level: account ? 'account' : 'person',
       retracted: false,
       revision,
       emittedAt: emitted(),
@@ -146,8 +156,10 @@ export function syntheticJourneyFeed(opts: SyntheticFeedOptions): SyntheticFeed 
   function pushNull(i: number): void {
     const pathId = `null-${opts.seed ?? 1}-${i}`;
     const closedAt = start + Math.floor((i / Math.max(1, opts.nullPaths)) * days * DAY);
-    const touches = touchesFor(pathId, closedAt, reach, length());
-    const m: NullPathMessage = { v: 1, kind: 'null_path', personId: `anon-${i}`, pathId, touches, closedAt, emittedAt: emitted() };
+    const account = atAccountLevel();
+    const touches = touchesFor(pathId, closedAt, reach, account ? length() + length() : length());
+    const owner = account ? { personId: '', level: 'account' as const, accountId: `account-${i}` } : { personId: `anon-${i}` };
+    const m: NullPathMessage = { v: 1, kind: 'null_path', ...owner, pathId, touches, closedAt, emittedAt: emitted() };
     messages.push(m);
     nullPaths.set(pathId, m);
     events += touches.length;

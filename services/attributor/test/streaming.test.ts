@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { PathStats } from '@touchline/attribution';
+import { PathStats, positionWeights } from '@touchline/attribution';
 import type { JourneyMessage, JourneysTopicMessage, NullPathMessage } from '@touchline/contracts';
 import { silentLogger } from '@touchline/platform';
 import { StreamingAttributor } from '../src/attributor.js';
-import { ALGORITHMIC_MODELS, computeSnapshot, creditMove, pathWeights } from '../src/snapshot.js';
+import { ALGORITHMIC_MODELS, computeSnapshot, creditMove, pathWeights, snapshotFromRows, snapshotRows, type SnapshotRow } from '../src/snapshot.js';
 import { AttributorState } from '../src/state.js';
 import { syntheticJourneyFeed } from '../src/synthetic.js';
 import { batch, finalState, OPTIONS, recordOf, sameFits, sharesOf, shuffled, stream, sumsToOne } from './support/drive.js';
@@ -81,6 +81,99 @@ describe('streaming equals batch', () => {
     }
     expect(differ).toBeGreaterThan(0);
     expect(worst).toBeLessThanOrEqual(threshold);
+  });
+});
+
+describe('data_driven per level', () => {
+  // A third of the conversions and null paths are accounts': longer journeys, other channels effective.
+  const accounts = syntheticJourneyFeed({ conversions: 900, nullPaths: 1_500, seed: 11, accountShare: 0.35 });
+
+  it('fits account journeys against account null paths and person journeys against person null paths', () => {
+    const b = batch(accounts.messages, 1);
+    const fit = b.snapshot.fits.get('data_driven')!;
+    expect(fit.status).toBe('fitted');
+    const { person, account } = fit.byLevel!;
+    expect([person.status, account.status]).toEqual(['fitted', 'fitted']);
+    const { journeys, nullPaths } = finalState(accounts.messages);
+    const live = (level: 'person' | 'account') => ({
+      conversions: journeys.filter((j) => !j.retracted && j.touches.length > 0 && j.level === level).length,
+      nulls: nullPaths.filter((n) => n.touches.length > 0 && (n.level ?? 'person') === level).length,
+    });
+    expect(account.journeys).toEqual(live('account'));
+    expect(person.journeys).toEqual(live('person'));
+    expect(account.journeys!.conversions).toBeGreaterThan(200);
+    // Every algorithmic model is fitted per level.
+    for (const m of ALGORITHMIC_MODELS) expect(b.snapshot.fits.get(m)!.byLevel?.account.status, m).toBe('fitted');
+    // The channel credit is the two levels' credit summed.
+    for (const c of fit.credits) {
+      const sum = [person, account].reduce((s, l) => s + (l.credits.find((x) => x.channel === c.channel)?.conversions ?? 0), 0);
+      expect(c.conversions).toBeCloseTo(sum, 9);
+    }
+    // A journey's weights come from its level's fit: the same path weighs differently at each level.
+    const path = ['google_ads', 'linkedin', 'email', 'facebook'];
+    for (const m of ALGORITHMIC_MODELS) expect(creditMove(pathWeights(b.snapshot, m, path, 'person'), pathWeights(b.snapshot, m, path, 'account')), m).toBeGreaterThan(0.01);
+    const accountJourney = journeys.find((j) => j.level === 'account' && new Set(j.touches.map((t) => t.channel)).size > 2)!;
+    const credit = b.credit.get(`${accountJourney.conversion.conversionId}\u0000data_driven`)!;
+    expect(credit.shares.map((x) => x.weight)).toEqual(pathWeights(b.snapshot, 'data_driven', accountJourney.touches.map((t) => t.channel), 'account'));
+  });
+
+  it('falls back to linear for a level short of conversions, while the other level keeps its fit', () => {
+    const stats = { person: new PathStats(), account: new PathStats() };
+    const all = new PathStats();
+    const add = (level: 'person' | 'account', channels: string[], conversions: number, nulls: number) => {
+      stats[level].add(channels, conversions, conversions * 10, nulls);
+      all.add(channels, conversions, conversions * 10, nulls);
+    };
+    add('person', ['a', 'b'], 80, 100);
+    add('person', ['b'], 20, 300);
+    add('person', ['a'], 60, 100);
+    add('account', ['a', 'b', 'b'], 5, 40);
+    const s = computeSnapshot(all, 1, 0, OPTIONS, stats);
+    const fit = s.fits.get('data_driven')!;
+    expect(fit.byLevel!.account).toMatchObject({ status: 'fallback_linear', reason: '5 converting journeys with touches, needs 50', journeys: { conversions: 5, nulls: 40 } });
+    expect(fit.byLevel!.person.status).toBe('fitted');
+    expect(pathWeights(s, 'data_driven', ['a', 'b', 'b'], 'account')).toEqual(positionWeights('linear', 3));
+    expect(pathWeights(s, 'data_driven', ['a', 'b'], 'person')).not.toEqual([0.5, 0.5]);
+    // The channel credit: the person level's fit plus the account level's linear credit.
+    const accountLinear = fit.byLevel!.account.credits;
+    expect(accountLinear.map((c) => c.channel)).toEqual(['a', 'b']);
+    expect(accountLinear[0]!.conversions).toBeCloseTo(5 / 3, 12);
+    expect(accountLinear[1]!.conversions).toBeCloseTo(10 / 3, 12);
+    for (const c of fit.credits) expect(c.conversions).toBeCloseTo(fit.byLevel!.person.credits.find((x) => x.channel === c.channel)!.conversions + accountLinear.find((x) => x.channel === c.channel)!.conversions, 12);
+    // Stored and restored, both levels weigh paths as before.
+    const restored = snapshotFromRows(snapshotRows(s).map((r) => JSON.parse(JSON.stringify(r)) as SnapshotRow));
+    expect(sameFits(s, restored)).toBe(true);
+    for (const level of ['person', 'account'] as const) {
+      for (const m of ALGORITHMIC_MODELS) expect(pathWeights(restored, m, ['a', 'b', 'b'], level)).toEqual(pathWeights(s, m, ['a', 'b', 'b'], level));
+    }
+  });
+
+  for (const seed of [1, 2]) {
+    it(`any arrival order (shuffle ${seed}) ends in the batch credit, accounts included`, async () => {
+      const messages = shuffled(accounts.messages, seed);
+      const { attributor, ports } = await stream(messages, { seed });
+      expect(attributor.status().restated).toBeGreaterThan(0);
+      await quiet(attributor);
+      expect(attributor.state.snapshot.fits.get('data_driven')!.byLevel?.account.status).toBe('fitted');
+      expectEqualsBatch(ports, attributor, messages);
+    });
+  }
+
+  it('a stored snapshot gives the same weights at each level as the one computed, and the same bits for the same paths', async () => {
+    const { attributor, ports } = await stream(accounts.messages, { seed: 12 });
+    await attributor.tick();
+    const live = attributor.state.snapshot;
+    const stored = ports.storedSnapshot(live.seq);
+    expect(stored.fits.get('data_driven')!.byLevel).toBeDefined();
+    expect(sameFits(live, stored)).toBe(true);
+    for (const j of accounts.journeys.values()) {
+      const channels = j.touches.map((t) => t.channel);
+      for (const level of ['person', 'account'] as const) {
+        for (const m of ALGORITHMIC_MODELS) expect(pathWeights(stored, m, channels, level)).toEqual(pathWeights(live, m, channels, level));
+      }
+    }
+    // Deterministic: the batch fit of the same final paths is the same bits.
+    expect(sameFits(live, batch(accounts.messages, live.seq).snapshot)).toBe(true);
   });
 });
 

@@ -21,7 +21,7 @@ import { PublishedOutputs, StitcherState, type StitchOutput } from './state.js';
 import type { Windows } from './windows.js';
 import type { ProbabilisticLinking } from './probable.js';
 
-export { MAX_PROBABLE_CLUSTER, PublishedOutputs, StitcherState, journeySignature, type StitchOutput } from './state.js';
+export { MAX_PROBABLE_CLUSTER, PublishedOutputs, StitcherState, journeySignature, nullPathSignature, type StitchOutput } from './state.js';
 export { stitch, type StitcherInput } from './handler.js';
 export { Ownership, outputKey } from './ownership.js';
 export { Windows } from './windows.js';

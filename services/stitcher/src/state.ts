@@ -68,13 +68,22 @@ export type StitchOutput = JourneyMessage | NullPathMessage | IdentityLinkMessag
 /** The signature `PublishedOutputs` records for a retracted journey. */
 const RETRACTED = '\u0000retracted';
 
+/** Whose null path it is: a person's (`accountId` undefined) or an account's. */
+export interface NullPathOwner {
+  personId: string;
+  accountId: string | undefined;
+}
+
 /** What the journeys topic last holds: per conversion its journey, per null path its touches. */
 export class PublishedOutputs {
   readonly journeys = new Map<string, { signature: string; revision: number }>();
-  /** pathId → touch ids joined, '' when withdrawn. */
+  /** pathId → `nullPathSignature` of its touches, '' when withdrawn. */
   readonly nullPaths = new Map<string, string>();
+  /** Person-level null paths held (not withdrawn) per person. */
   readonly nullPathsByPerson = new Map<string, Set<string>>();
-  readonly nullPathOwner = new Map<string, string>();
+  /** Account-level null paths held (not withdrawn) per account. */
+  readonly nullPathsByAccount = new Map<string, Set<string>>();
+  readonly nullPathOwner = new Map<string, NullPathOwner>();
 
   /** Takes one message read from the topic, in the topic's order for its key. */
   add(m: StitchOutput): void {
@@ -86,14 +95,48 @@ export class PublishedOutputs {
       });
       return;
     }
-    const sig = m.untouched === true ? UNTOUCHED : m.touches.map((t) => t.messageId).join('\u0000');
+    const sig = m.untouched === true ? UNTOUCHED : nullPathSignature(m.touches);
     this.nullPaths.set(m.pathId, sig);
-    this.nullPathOwner.set(m.pathId, m.personId);
-    let set = this.nullPathsByPerson.get(m.personId);
-    if (!set) this.nullPathsByPerson.set(m.personId, (set = new Set()));
+    const accountId = m.level === 'account' ? m.accountId : undefined;
+    this.nullPathOwner.set(m.pathId, { personId: m.personId, accountId });
+    const byOwner = accountId === undefined ? this.nullPathsByPerson : this.nullPathsByAccount;
+    const owner = accountId ?? m.personId;
+    let set = byOwner.get(owner);
+    if (!set) byOwner.set(owner, (set = new Set()));
     if (sig === '') set.delete(m.pathId);
     else set.add(m.pathId);
   }
+}
+
+/** An account-level null path's id: person paths begin with a person id (`u:`, `a:`, `e:` or `p:`), so the two never collide. */
+export function accountPathId(accountId: string, kind: 'period' | 'untouched', start: number): string {
+  return `account:${accountId}|${kind}|${start}`;
+}
+
+/**
+ * What the state remembers of a null path's touches, to emit it again only when they change: their
+ * count and two 32-bit hashes of their ids in order ('' for none). Null paths are kept for every
+ * closed period of every person and account, so their touch ids joined would cost as much again
+ * as the touches' own ids.
+ */
+export function nullPathSignature(touches: ReadonlyArray<{ messageId: string }>): string {
+  if (touches.length === 0) return '';
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (const t of touches) {
+    const id = t.messageId;
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+      b ^= b >>> 15;
+    }
+    // A separator, so that ids ['ab', 'c'] and ['a', 'bc'] differ.
+    a = Math.imul(a ^ 0x1f, 0x01000193);
+    b = Math.imul(b ^ 0x1f, 0x5bd1e995);
+    b ^= b >>> 13;
+  }
+  return `${touches.length}.${(a >>> 0).toString(36)}.${(b >>> 0).toString(36)}`;
 }
 
 /** What identifies a journey's content: level, milestones and its touches. */
@@ -121,6 +164,16 @@ export function journeySignature(level: 'person' | 'account', milestones: Journe
  * re-emits or withdraws it under the same `pathId`. A known person's periods without any touch or
  * conversion are untouched null paths (see `untouchedPeriods`).
  *
+ * Account null paths: an account's deals are credited on the account's journey (all its people's
+ * touches), so the windows they are contrasted with are the account's too: the same periods, laid
+ * from the first event of any of its people, holding all their touches, claimed by account-level
+ * conversions only (`refreshAccountNullPaths`, `pathId` `account:<accountId>|…`, `level`
+ * `account`). Members keep their person null paths too: the attributor fits each level on its own
+ * (account journeys against account null paths, person journeys against person null paths), so a
+ * member's touches are counted once per level, never twice in one fit. Whatever moves touches
+ * between accounts (an identify naming another account, a merge, a deletion, a fraud flag) marks
+ * the accounts involved, and every mutation ends by refreshing them (`flushAccounts`).
+ *
  * Probabilistic links (when configured) never merge people: they group deterministic people into
  * clusters that share journeys. A cluster shares only when it holds at most one identified person
  * (a userId, email or phone) and at most `MAX_PROBABLE_CLUSTER` people; otherwise each of its
@@ -139,6 +192,15 @@ export class StitcherState {
   private readonly excludedTouches = new Set<string>();
   private readonly deletedNodes = new Set<string>();
   private readonly deadlines = new MinHeap<{ at: number; node: string }>((a, b) => a.at - b.at);
+  /** Per account: its null paths emitted (pathId → signature), its earliest queued deadline, the first event they were laid from. */
+  private readonly accountNulls = new Map<string, AccountNulls>();
+  private readonly accountDeadlines = new MinHeap<{ at: number; account: string }>((a, b) => a.at - b.at);
+  /** Accounts whose null paths a mutation may have changed: refreshed once, at the end of it. */
+  private readonly dirtyAccounts = new Set<string>();
+  /** Accounts that only gained a consented touch in a period still open: see `touchAccount`. */
+  private readonly openPeriodTouches = new Map<string, number>();
+  /** Accounts a person left: their account journeys lose that person's touches. */
+  private readonly vacatedAccounts = new Set<string>();
   private readonly strings = new Map<string, string>();
   private readonly maxTouches: number;
   private readonly nowMicros: () => number;
@@ -175,12 +237,14 @@ export class StitcherState {
     const before = this.clustersAround([...nodes, ...found.map((f) => f.other)]);
     const root = this.joinIds(nodes);
     this.touchIndex.set(t.messageId, stored);
-    insertSorted(this.people.get(root)!.touches, stored);
+    const person = this.people.get(root)!;
+    insertSorted(person.touches, stored);
+    if (person.account) this.touchAccount(person.account.id, stored);
     if (bucket) {
       this.links!.record(stored, bucket);
       for (const f of found) out.push(this.linkMessage(stored.node, f));
     }
-    return [...out, ...this.refreshAll([root, ...before])];
+    return [...out, ...this.refreshAll([root, ...before]), ...this.flushAccounts()];
   }
 
   applyIdentity(i: IdentityMessage): StitchOutput[] {
@@ -196,7 +260,8 @@ export class StitcherState {
     if (i.accountId) this.setAccount(root, { id: i.accountId, at: i.timestamp, messageId: i.messageId });
     const p = this.people.get(root)!;
     (p.identifies ??= []).push(i.timestamp);
-    return [...out, ...this.refreshAll([root, ...before])];
+    if (p.account) this.dirtyAccounts.add(p.account.id);
+    return [...out, ...this.refreshAll([root, ...before]), ...this.flushAccounts()];
   }
 
   applyConversion(c: ConversionMessage): StitchOutput[] {
@@ -207,8 +272,10 @@ export class StitcherState {
     const before = this.clustersAround(nodes);
     const root = this.joinIds(nodes);
     this.conversionNode.set(c.conversionId, nodes[0]!);
-    this.people.get(root)!.conversions.set(c.conversionId, { conv: c, lastSignature: undefined, revision: 0 });
-    return [...out, ...this.refreshAll([root, ...before])];
+    const person = this.people.get(root)!;
+    person.conversions.set(c.conversionId, { conv: c, lastSignature: undefined, revision: 0 });
+    if (person.account) this.dirtyAccounts.add(person.account.id);
+    return [...out, ...this.refreshAll([root, ...before]), ...this.flushAccounts()];
   }
 
   /** Flagged touches leave every journey they were in; the journeys are restated. */
@@ -223,6 +290,7 @@ export class StitcherState {
       const root = this.find(stored.node);
       const p = this.people.get(root);
       if (p) p.touches = p.touches.filter((x) => x !== stored);
+      if (p?.account) this.dirtyAccounts.add(p.account.id);
       roots.add(root);
       // Links only this touch supported go with it; the clusters around them are refreshed.
       if (stored.sighting) {
@@ -231,7 +299,7 @@ export class StitcherState {
         stored.sighting = undefined;
       }
     }
-    return this.refreshAll(roots);
+    return [...this.refreshAll(roots), ...this.flushAccounts()];
   }
 
   /**
@@ -258,17 +326,21 @@ export class StitcherState {
         out.push(this.journey(stored, personId, [], undefined, 'person', true));
         this.conversionNode.delete(stored.conv.conversionId);
       }
-      for (const pathId of p.nullPaths.keys()) out.push(this.nullPath(personId, pathId, [], 0));
+      for (const pathId of p.nullPaths.keys()) out.push(this.nullPath(personOwner(personId), pathId, [], 0));
       for (const t of p.touches) this.touchIndex.delete(t.messageId);
       for (const n of p.nodes) this.deletedNodes.add(n);
       this.links?.forget(p.nodes);
-      if (p.account) this.accounts.get(p.account.id)?.delete(root);
+      if (p.account) {
+        this.accounts.get(p.account.id)?.delete(root);
+        this.dirtyAccounts.add(p.account.id);
+      }
       this.people.delete(root);
       const accountRoots = p.account ? [...(this.accounts.get(p.account.id) ?? [])] : [];
       for (const r of accountRoots) out.push(...this.refresh(r));
     }
     // People who shared journeys with the deleted one through probabilistic links lose its touches.
     out.push(...this.refreshAll(around.filter((r) => this.people.has(r))));
+    out.push(...this.flushAccounts());
     return out;
   }
 
@@ -294,10 +366,19 @@ export class StitcherState {
         claimed.add(pathId);
       }
     }
+    for (const st of this.accountNulls.values()) st.nullPaths = new Map();
+    for (const [accountId, held] of onTopic.nullPathsByAccount) {
+      const st = this.accountNullState(accountId);
+      for (const pathId of held) {
+        st.nullPaths.set(pathId, onTopic.nullPaths.get(pathId)!);
+        claimed.add(pathId);
+      }
+    }
     for (const [pathId, sig] of onTopic.nullPaths) {
       if (sig !== '' && !claimed.has(pathId)) out.push(this.nullPath(onTopic.nullPathOwner.get(pathId)!, pathId, [], this.watermark));
     }
     for (const root of [...this.people.keys()]) out.push(...this.refresh(root, false));
+    for (const accountId of new Set([...this.accounts.keys(), ...this.accountNulls.keys()])) out.push(...this.refreshAccountNullPaths(accountId));
     return out;
   }
 
@@ -337,10 +418,27 @@ export class StitcherState {
       }
       if (reset) affected.push(root);
     }
+    const affectedAccounts = new Set<string>();
+    for (const [accountId, st] of this.accountNulls) {
+      for (const pathId of [...st.nullPaths.keys()]) {
+        if (!owns(pathId)) continue;
+        st.nullPaths.delete(pathId);
+        affectedAccounts.add(accountId);
+      }
+    }
+    for (const [accountId, held] of onTopic.nullPathsByAccount) {
+      for (const pathId of held) {
+        if (!owns(pathId)) continue;
+        this.accountNullState(accountId).nullPaths.set(pathId, onTopic.nullPaths.get(pathId)!);
+        claimed.add(pathId);
+        affectedAccounts.add(accountId);
+      }
+    }
     for (const [pathId, sig] of onTopic.nullPaths) {
       if (sig !== '' && owns(pathId) && !claimed.has(pathId)) out.push(this.nullPath(onTopic.nullPathOwner.get(pathId)!, pathId, [], this.watermark));
     }
     for (const root of affected) out.push(...this.refresh(root, false));
+    for (const accountId of affectedAccounts) out.push(...this.refreshAccountNullPaths(accountId));
     // A privacy delete applied while this instance did not publish (catching up after a start, or
     // before it owned the key): the topic may still hold the journey, so retract it.
     for (const [id, { stored, personId }] of this.forgotten) {
@@ -413,6 +511,9 @@ export class StitcherState {
       if (this.parent.has(node)) due.add(this.find(node));
     }
     for (const root of due) if (this.people.has(root)) out.push(...this.refresh(root, false));
+    const dueAccounts = new Set<string>();
+    while (this.accountDeadlines.size > 0 && this.accountDeadlines.peek()!.at <= this.watermark) dueAccounts.add(this.accountDeadlines.pop()!.account);
+    for (const accountId of dueAccounts) out.push(...this.refreshAccountNullPaths(accountId));
     return out;
   }
 
@@ -454,7 +555,12 @@ export class StitcherState {
     // Null paths emitted under the smaller person are diffed from the merged person: withdrawn or
     // replaced under the merged person's id.
     for (const [id, sig] of small.nullPaths) big.nullPaths.set(id, sig);
-    for (const acc of [pa.account, pb.account]) if (acc) this.accounts.get(acc.id)?.delete(acc === pa.account ? a : b);
+    for (const acc of [pa.account, pb.account]) {
+      if (!acc) continue;
+      this.accounts.get(acc.id)?.delete(acc === pa.account ? a : b);
+      this.dirtyAccounts.add(acc.id);
+      this.vacatedAccounts.add(acc.id);
+    }
     const account = newer(pa.account, pb.account);
     big.account = undefined;
     this.people.delete(smallRoot);
@@ -465,7 +571,14 @@ export class StitcherState {
   private setAccount(root: string, account: NonNullable<Person['account']>): void {
     const p = this.people.get(root)!;
     const chosen = newer(p.account, account)!;
-    if (p.account) this.accounts.get(p.account.id)?.delete(root);
+    if (p.account) {
+      this.accounts.get(p.account.id)?.delete(root);
+      if (p.account.id !== chosen.id) {
+        this.dirtyAccounts.add(p.account.id);
+        this.vacatedAccounts.add(p.account.id);
+      }
+    }
+    this.dirtyAccounts.add(chosen.id);
     p.account = chosen;
     let members = this.accounts.get(chosen.id);
     if (!members) this.accounts.set(chosen.id, (members = new Set()));
@@ -655,7 +768,9 @@ export class StitcherState {
 
   /**
    * Null paths of a person, or of a cluster (by its member with the smallest person id; the other
-   * members then hold none).
+   * members then hold none). A person in an account keeps theirs: they are what person-level
+   * conversions (a member's lead) are contrasted with, while the account's null paths
+   * (`refreshAccountNullPaths`) are what its deals are contrasted with.
    */
   private refreshNullPaths(root: string, p: Person): StitchOutput[] {
     const lookback = this.opts.windows.defaultWindow.lookbackDays * DAY_MS;
@@ -695,7 +810,7 @@ export class StitcherState {
         }
       }
       if (this.untouched) {
-        const idle = this.untouchedPeriods(members, lookback);
+        const idle = this.untouchedPeriods(members, lookback, members.flatMap((m) => [...m.conversions.values()].map((s) => s.conv.timestamp)));
         for (const start of idle.closed) closed.set(`${personId}|untouched|${start}`, { touches: [], closedAt: start + lookback });
         nextDeadline = Math.min(nextDeadline, idle.next);
       }
@@ -706,19 +821,143 @@ export class StitcherState {
       p.deadline = nextDeadline;
       this.deadlines.push({ at: nextDeadline, node: root });
     }
+    return this.diffNullPaths(p.nullPaths, closed, personOwner(personId));
+  }
+
+  /**
+   * Null paths of an account: the same periods as a person's (one lookback each, laid from the
+   * first event of any of its people), holding the touches of all its people. A period that an
+   * account-level conversion's window overlaps is that deal's journey; a person-level conversion of
+   * a member (a lead) claims none, since it is not the account converting. Untouched ones as for a
+   * person, from the people's events together. Called whenever a member's events, the membership
+   * or event time change; an account that lost its last member withdraws them all.
+   */
+  private refreshAccountNullPaths(accountId: string): StitchOutput[] {
+    const lookback = this.opts.windows.defaultWindow.lookbackDays * DAY_MS;
+    const st = this.accountNullState(accountId);
+    const members: Person[] = [];
+    for (const r of this.accounts.get(accountId) ?? []) {
+      const m = this.people.get(r);
+      if (m) members.push(m);
+    }
+    const closed = new Map<string, { touches: StoredTouch[]; closedAt: number }>();
+    let nextDeadline = Infinity;
+    const first = firstEventOf(members);
+    st.first = first;
+    if (first !== Infinity && first + lookback > this.watermark && st.nullPaths.size === 0) {
+      // Most refreshes come before the account's first period ended: nothing can be closed yet.
+      nextDeadline = first + lookback;
+    } else if (first !== Infinity) {
+      const conversions: number[] = [];
+      for (const m of members) {
+        for (const s of m.conversions.values()) if (s.conv.consent && this.levelOf(s.conv, m) === 'account') conversions.push(s.conv.timestamp);
+      }
+      const claimed = claimedPeriods(conversions, first, lookback);
+      const byPeriod = new Map<number, StoredTouch[]>();
+      for (const t of this.accountTouches(accountId)) {
+        if (!t.consent) continue;
+        const n = Math.floor((t.timestamp - first) / lookback);
+        if (claimed.has(n)) continue;
+        let g = byPeriod.get(n);
+        if (!g) byPeriod.set(n, (g = []));
+        g.push(t);
+      }
+      for (const [n, g] of byPeriod) {
+        const start = first + n * lookback;
+        const end = start + lookback;
+        if (end <= this.watermark) closed.set(accountPathId(accountId, 'period', start), { touches: g.slice(-this.maxTouches), closedAt: end });
+        else nextDeadline = Math.min(nextDeadline, end);
+      }
+      if (this.untouched) {
+        const idle = this.untouchedPeriods(members, lookback, conversions);
+        for (const start of idle.closed) closed.set(accountPathId(accountId, 'untouched', start), { touches: [], closedAt: start + lookback });
+        nextDeadline = Math.min(nextDeadline, idle.next);
+      }
+    }
+    if (st.deadline <= this.watermark) st.deadline = Infinity;
+    if (nextDeadline < st.deadline) {
+      st.deadline = nextDeadline;
+      this.accountDeadlines.push({ at: nextDeadline, account: accountId });
+    }
+    const out = this.diffNullPaths(st.nullPaths, closed, { personId: '', accountId });
+    if (members.length === 0 && st.nullPaths.size === 0 && st.deadline === Infinity) this.accountNulls.delete(accountId);
+    return out;
+  }
+
+  /** Emits what changed between the null paths emitted (`emitted`, updated) and those closed now. */
+  private diffNullPaths(emitted: Map<string, string>, closed: Map<string, { touches: StoredTouch[]; closedAt: number }>, owner: NullPathOwner): StitchOutput[] {
     const out: StitchOutput[] = [];
-    for (const [pathId, sig] of p.nullPaths) {
+    for (const [pathId, sig] of emitted) {
       if (!closed.has(pathId)) {
-        p.nullPaths.delete(pathId);
-        if (sig !== '') out.push(this.nullPath(personId, pathId, [], this.watermark));
+        emitted.delete(pathId);
+        if (sig !== '') out.push(this.nullPath(owner, pathId, [], this.watermark));
       }
     }
     for (const [pathId, { touches, closedAt }] of closed) {
-      const sig = touches.length === 0 ? UNTOUCHED : touches.map((t) => t.messageId).join('\u0000');
-      if (p.nullPaths.get(pathId) === sig) continue;
-      p.nullPaths.set(pathId, sig);
-      out.push(this.nullPath(personId, pathId, touches, closedAt, touches.length === 0));
+      const sig = touches.length === 0 ? UNTOUCHED : nullPathSignature(touches);
+      if (emitted.get(pathId) === sig) continue;
+      emitted.set(pathId, sig);
+      out.push(this.nullPath(owner, pathId, touches, closedAt, touches.length === 0));
     }
+    return out;
+  }
+
+  private accountNullState(accountId: string): AccountNulls {
+    let st = this.accountNulls.get(accountId);
+    if (!st) this.accountNulls.set(accountId, (st = { nullPaths: new Map(), deadline: Infinity, first: NaN }));
+    return st;
+  }
+
+  /**
+   * A member's new touch. One in a period that has not ended yet changes no closed period (its
+   * content, the periods' start, their claims), so the account only needs a deadline at that
+   * period's end, when the full refresh runs; anything else refreshes the account now. Most
+   * touches are recent, and an account's refresh goes over all its people's touches.
+   */
+  private touchAccount(accountId: string, t: StoredTouch): void {
+    const st = this.accountNulls.get(accountId);
+    const lookback = this.opts.windows.defaultWindow.lookbackDays * DAY_MS;
+    const open = st !== undefined && t.consent && t.timestamp >= st.first && st.first + (Math.floor((t.timestamp - st.first) / lookback) + 1) * lookback > this.watermark;
+    if (!open) {
+      this.dirtyAccounts.add(accountId);
+      return;
+    }
+    const prev = this.openPeriodTouches.get(accountId);
+    if (prev === undefined || t.timestamp < prev) this.openPeriodTouches.set(accountId, t.timestamp);
+  }
+
+  /**
+   * The end of every mutation: the account journeys of accounts a person left, and the null paths
+   * of every account whose members, their events or event time changed.
+   */
+  private flushAccounts(): StitchOutput[] {
+    if (this.dirtyAccounts.size === 0 && this.vacatedAccounts.size === 0 && this.openPeriodTouches.size === 0) return [];
+    const out: StitchOutput[] = [];
+    for (const accountId of this.vacatedAccounts) {
+      for (const member of this.accounts.get(accountId) ?? []) {
+        const m = this.people.get(member);
+        if (m) out.push(...this.refreshConversions(member, m, 'account'));
+      }
+    }
+    this.vacatedAccounts.clear();
+    for (const accountId of this.dirtyAccounts) out.push(...this.refreshAccountNullPaths(accountId));
+    const lookback = this.opts.windows.defaultWindow.lookbackDays * DAY_MS;
+    for (const [accountId, at] of this.openPeriodTouches) {
+      if (this.dirtyAccounts.has(accountId)) continue;
+      const st = this.accountNulls.get(accountId);
+      if (!st) {
+        out.push(...this.refreshAccountNullPaths(accountId));
+        continue;
+      }
+      const end = st.first + (Math.floor((at - st.first) / lookback) + 1) * lookback;
+      if (st.deadline <= this.watermark) st.deadline = Infinity;
+      if (end < st.deadline) {
+        st.deadline = end;
+        this.accountDeadlines.push({ at: end, account: accountId });
+      }
+    }
+    this.openPeriodTouches.clear();
+    this.dirtyAccounts.clear();
     return out;
   }
 
@@ -728,10 +967,10 @@ export class StitcherState {
    * an untouched null path when the person was known then: an event (an identify counts) fell in
    * it or in the period before. So a person yields at most two per period they were seen in, and
    * one who is never seen again stops yielding them. People with an unconsented touch or conversion
-   * yield none. Returns the starts of the periods that ended by event time, and the end of the
+   * yield none. Periods the windows of the conversions at `claimedBy` overlap are never idle. Returns the starts of the periods that ended by event time, and the end of the
    * first still open.
    */
-  private untouchedPeriods(members: Person[], lookback: number): { closed: number[]; next: number } {
+  private untouchedPeriods(members: Person[], lookback: number, claimedBy: readonly number[]): { closed: number[]; next: number } {
     const none = { closed: [], next: Infinity };
     const first = firstEventOf(members);
     if (first === Infinity) return none;
@@ -761,11 +1000,7 @@ export class StitcherState {
         candidates.add(period(at) + 1);
       }
     }
-    const claimed = claimedPeriods(
-      members.flatMap((m) => [...m.conversions.values()].map((s) => s.conv.timestamp)),
-      first,
-      lookback,
-    );
+    const claimed = claimedPeriods(claimedBy, first, lookback);
     const closed: number[] = [];
     let next = Infinity;
     for (const n of candidates) {
@@ -810,8 +1045,18 @@ export class StitcherState {
     };
   }
 
-  private nullPath(personId: string, pathId: string, touches: StoredTouch[], closedAt: number, untouched = false): NullPathMessage {
-    return { v: 1, kind: 'null_path', personId, pathId, touches: touches.map(journeyTouch), closedAt, emittedAt: this.tick(), ...(untouched ? { untouched } : {}) };
+  private nullPath(owner: NullPathOwner, pathId: string, touches: StoredTouch[], closedAt: number, untouched = false): NullPathMessage {
+    return {
+      v: 1,
+      kind: 'null_path',
+      personId: owner.personId,
+      ...(owner.accountId !== undefined ? { level: 'account' as const, accountId: owner.accountId } : {}),
+      pathId,
+      touches: touches.map(journeyTouch),
+      closedAt,
+      emittedAt: this.tick(),
+      ...(untouched ? { untouched } : {}),
+    };
   }
 
   /** Strictly increasing microseconds: a later journey of a conversion always has a higher version. */
@@ -857,6 +1102,17 @@ export class StitcherState {
       consent: t.consent,
     };
   }
+}
+
+interface AccountNulls {
+  nullPaths: Map<string, string>;
+  deadline: number;
+  /** The first event of the account's people at its last refresh (NaN before one): where its periods start. */
+  first: number;
+}
+
+function personOwner(personId: string): NullPathOwner {
+  return { personId, accountId: undefined };
 }
 
 function newer<T extends { at: number; messageId: string }>(a: T | undefined, b: T | undefined): T | undefined {

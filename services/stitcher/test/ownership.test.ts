@@ -58,6 +58,8 @@ describe('StitcherState.reconcileOwned', () => {
       topic.push(...stitch(b, e).filter((o) => owner(outputKey(o)) >= 2));
     }
     expect(summarise(topic)).toEqual(reference(events));
+    // Account null paths are among the keys split and reconciled.
+    expect([...reference(events).nullPaths.keys()].filter((k) => k.startsWith('account:')).length).toBeGreaterThan(3);
 
     // B takes every key over with the whole topic read: nothing differs.
     const view = new PublishedOutputs();

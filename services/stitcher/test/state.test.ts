@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IdentityLinkMessage, type ConversionMessage, type IdentityMessage, type InputMessage, type TouchpointMessage } from '@touchline/contracts';
-import { MAX_PROBABLE_CLUSTER, StitcherState, Windows, stitch, userAgentFamily, type StitcherInput, type StitchOutput } from '../src/index.js';
+import { IdentityLinkMessage, JourneysTopicMessage, type ConversionMessage, type IdentityMessage, type InputMessage, type TouchpointMessage } from '@touchline/contracts';
+import { MAX_PROBABLE_CLUSTER, StitcherState, Windows, nullPathSignature, stitch, userAgentFamily, type StitcherInput, type StitchOutput } from '../src/index.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -269,6 +269,126 @@ describe('untouched null paths', () => {
     const merged = [...out, ...stitch(s, identify('i3', { anonymousId: 'd2', emailHash: 'h' }, T0 + 10 * D))];
     // One person, known from T0, seen again at T0 + 10 days: periods from T0.
     expect(untouchedOf(merged).filter((id) => !id.startsWith('a:clock'))).toEqual([`a:d1|untouched|${T0}`, `a:d1|untouched|${T0 + 30 * D}`]);
+  });
+});
+
+describe('account null paths', () => {
+  /** The final null paths whose id starts with `prefix`, by id. */
+  const pathsOf = (out: StitchOutput[], prefix: string) => new Map([...finalState(out).nullPaths].filter(([id]) => id.startsWith(prefix)));
+  const acme = (start: number) => `account:acme|period|${start}`;
+  const clock = (at: number) => touch(`clock-${at}`, { anonymousId: 'clock' }, at);
+  const buyingGroup: InputMessage[] = [
+    identify('ia', { userId: 'alice', accountId: 'acme' }, T0),
+    identify('ib', { userId: 'bob', accountId: 'acme' }, T0 + D),
+    touch('a1', { userId: 'alice' }, T0 + 2 * D, 'events'),
+    touch('b1', { userId: 'bob' }, T0 + 3 * D, 'linkedin'),
+    touch('a2', { userId: 'alice' }, T0 + 40 * D, 'email'),
+  ];
+
+  it('holds the touches of all the account\'s people per period, once the period has passed; each person keeps their own', () => {
+    const { out } = run([...buyingGroup, touch('x1', { anonymousId: 'x' }, T0, 'display'), clock(T0 + 31 * D)], windows(30));
+    expect(pathsOf(out, 'account:')).toEqual(new Map([[acme(T0), ['a1', 'b1']]]));
+    const msg = out.find((o) => o.kind === 'null_path' && o.pathId === acme(T0));
+    expect(msg).toMatchObject({ kind: 'null_path', level: 'account', accountId: 'acme', personId: '', closedAt: T0 + 30 * D });
+    // Each member's own windows stay person null paths (the person level's), as for anyone outside an account.
+    expect(pathsOf(out, 'u:')).toEqual(new Map([[`u:alice|period|${T0}`, ['a1']], [`u:bob|period|${T0 + D}`, ['b1']]]));
+    expect(out.find((o) => o.kind === 'null_path' && o.pathId === `u:alice|period|${T0}`)).not.toHaveProperty('level');
+    expect(pathsOf(out, 'a:x|')).toEqual(new Map([[`a:x|period|${T0}`, ['x1']]]));
+    // The second period closes when event time passes its end.
+    const later = run([...buyingGroup, clock(T0 + 61 * D)], windows(30)).out;
+    expect(pathsOf(later, 'account:acme|period|')).toEqual(new Map([[acme(T0), ['a1', 'b1']], [acme(T0 + 30 * D), ['a2']]]));
+  });
+
+  it('leaves the periods an account-level conversion\'s window overlaps to the deal, and none to a member\'s lead', () => {
+    const deal = conversion('opp', { userId: 'bob' }, T0 + 45 * D, { stage: 'opportunity', name: 'opportunity' });
+    const lead = conversion('lead', { userId: 'alice' }, T0 + 45 * D, { stage: 'lead', name: 'demo_request' });
+    const withLead = run([...buyingGroup, lead, clock(T0 + 61 * D)], windows(30)).out;
+    expect(pathsOf(withLead, 'account:acme|period|')).toEqual(new Map([[acme(T0), ['a1', 'b1']], [acme(T0 + 30 * D), ['a2']]]));
+    const withDeal = run([...buyingGroup, deal, clock(T0 + 100 * D)], windows(30));
+    // Its window (30 days back from day 45) holds a2 only, yet it overlaps both periods.
+    expect(finalState(withDeal.out).journeys.get('opp')).toEqual(['a2']);
+    expect(pathsOf(withDeal.out, 'account:acme|period|')).toEqual(new Map());
+    // A deal arriving late withdraws the null paths its window claims.
+    const { s, out } = run([...buyingGroup, clock(T0 + 61 * D)], windows(30));
+    const late = stitch(s, deal);
+    const withdrawn = late.flatMap((o) => (o.kind === 'null_path' && o.level === 'account' ? [o.pathId] : []));
+    expect(withdrawn.sort()).toEqual([acme(T0), acme(T0 + 30 * D)]);
+    expect(pathsOf([...out, ...late], 'account:')).toEqual(new Map());
+  });
+
+  it('moves a person\'s touches from the account they leave to the one they join, restating the old account\'s deal', () => {
+    const deal = conversion('opp', { userId: 'alice' }, T0 + 10 * D, { stage: 'opportunity', name: 'opportunity' });
+    const { s, out } = run([...buyingGroup, deal, clock(T0 + 61 * D)], windows(30));
+    expect(finalState(out).journeys.get('opp')).toEqual(['a1', 'b1']);
+    expect(pathsOf(out, 'account:')).toEqual(new Map([[acme(T0 + 30 * D), ['a2']]]));
+    const moved = stitch(s, identify('ib2', { userId: 'bob', accountId: 'globex' }, T0 + 50 * D));
+    const all = [...out, ...moved];
+    // Bob's touch leaves acme's deal and lands in globex's null path (its periods laid from bob's first event).
+    expect(finalState(all).journeys.get('opp')).toEqual(['a1']);
+    // Bob's second identify makes globex known in its second period, which passed untouched.
+    expect(pathsOf(all, 'account:')).toEqual(
+      new Map([
+        [acme(T0 + 30 * D), ['a2']],
+        [`account:globex|period|${T0 + D}`, ['b1']],
+        [`account:globex|untouched|${T0 + 31 * D}`, []],
+      ]),
+    );
+    // The same as a state that saw bob in globex from the start.
+    const fresh = run([identify('ib2', { userId: 'bob', accountId: 'globex' }, T0 + 50 * D), ...buyingGroup, deal, clock(T0 + 61 * D)], windows(30)).out;
+    expect(finalState(all)).toEqual(finalState(fresh));
+  });
+
+  it('adds the touches of a device that turns out to be a member\'s to the account, its person paths moving to the merged person', () => {
+    const anon: InputMessage[] = [touch('d1', { anonymousId: 'dev' }, T0 + 5 * D, 'paid_search'), clock(T0 + 31 * D)];
+    const { s, out } = run([...buyingGroup, ...anon], windows(30));
+    expect(pathsOf(out, 'a:dev|')).toEqual(new Map([[`a:dev|period|${T0 + 5 * D}`, ['d1']]]));
+    expect(pathsOf(out, 'account:')).toEqual(new Map([[acme(T0), ['a1', 'b1']]]));
+    const merged = [...out, ...stitch(s, identify('ic', { anonymousId: 'dev', userId: 'carol', accountId: 'acme' }, T0 + 32 * D))];
+    expect(pathsOf(merged, 'a:dev|')).toEqual(new Map());
+    expect(pathsOf(merged, 'u:carol|')).toEqual(new Map([[`u:carol|period|${T0 + 5 * D}`, ['d1']]]));
+    expect(pathsOf(merged, 'account:')).toEqual(new Map([[acme(T0), ['a1', 'b1', 'd1']]]));
+  });
+
+  it('drops a deleted person\'s touches from the account\'s null paths, and withdraws them with the last member', () => {
+    const { s, out } = run([...buyingGroup, clock(T0 + 31 * D)], windows(30));
+    const forget = (userId: string) => stitch(s, { v: 1, kind: 'privacy_delete', requestId: `r-${userId}`, anonymousIds: [], userIds: [userId], emailHashes: [], requestedAt: T0 });
+    const withoutBob = [...out, ...forget('bob')];
+    // Alice's first event (her identify) still starts the periods.
+    expect(pathsOf(withoutBob, 'account:')).toEqual(new Map([[acme(T0), ['a1']]]));
+    const nobody = [...withoutBob, ...forget('alice')];
+    expect(pathsOf(nobody, 'account:')).toEqual(new Map());
+    expect(nobody.filter((o) => o.kind === 'null_path' && o.pathId.startsWith('account:')).at(-1)).toMatchObject({ level: 'account', accountId: 'acme', touches: [] });
+  });
+
+  it('ends in the same account null paths for any arrival order, with members moving and merging', () => {
+    const events: InputMessage[] = [...buyingGroup];
+    for (let p = 0; p < 8; p++) {
+      for (let i = 0; i < 4; i++) events.push(touch(`m${p}-${i}`, { anonymousId: `m${p}` }, T0 + (p * 9 + i * 11) * D, ['email', 'events', 'linkedin', 'display'][i]!));
+      events.push(identify(`m${p}-id`, { anonymousId: `m${p}`, userId: `m${p}`, accountId: `acct-${p % 3}` }, T0 + p * 9 * D));
+      if (p % 3 === 1) events.push(identify(`m${p}-move`, { userId: `m${p}`, accountId: 'acme' }, T0 + (p * 9 + 20) * D));
+      if (p % 4 === 2) events.push(conversion(`m${p}-opp`, { userId: `m${p}` }, T0 + (p * 9 + 30) * D, { stage: 'opportunity', name: 'opportunity' }));
+    }
+    events.push(identify('merge', { anonymousId: 'm0', userId: 'alice' }, T0 + 12 * D), clock(T0 + 400 * D));
+    const reference = finalState(run(events, windows(30)).out);
+    expect([...reference.nullPaths.keys()].filter((id) => id.startsWith('account:')).length).toBeGreaterThan(5);
+    for (let seed = 1; seed <= 100; seed++) expect(finalState(run(shuffle(events, seed), windows(30)).out)).toEqual(reference);
+  });
+
+  it('remembers a null path by a signature that changes with any touch id, their order or their split', () => {
+    const sig = (...ids: string[]) => nullPathSignature(ids.map((messageId) => ({ messageId })));
+    expect(sig()).toBe('');
+    expect(sig('t1', 't2')).toBe(sig('t1', 't2'));
+    const variants = [sig('t1', 't2'), sig('t2', 't1'), sig('t1'), sig('t1', 't3'), sig('ab', 'c'), sig('a', 'bc'), sig('t1', 't2', 't2')];
+    expect(new Set(variants).size).toBe(variants.length);
+  });
+
+  it('is rejected at the boundary when its level and its account disagree', () => {
+    const base = { v: 1, kind: 'null_path', personId: '', pathId: 'account:acme|period|0', touches: [], closedAt: 0, emittedAt: 1 };
+    expect(JourneysTopicMessage.safeParse({ ...base, level: 'account', accountId: 'acme' }).success).toBe(true);
+    const missing = JourneysTopicMessage.safeParse({ ...base, level: 'account' });
+    expect(missing.success).toBe(false);
+    expect(missing.error?.issues[0]).toMatchObject({ path: ['accountId'], message: expect.stringContaining('names its account') });
+    expect(JourneysTopicMessage.safeParse({ ...base, accountId: 'acme' }).success).toBe(false);
   });
 });
 

@@ -3,7 +3,7 @@ import type { CreditMessage, JourneyMessage, JourneysTopicMessage, NullPathMessa
 import { silentLogger, type ConsumedRecord, type Decoded } from '@touchline/platform';
 import { StreamingAttributor } from '../../src/attributor.js';
 import { ALL_MODELS, creditJourney } from '../../src/credit.js';
-import { computeSnapshot, type ModelSnapshot } from '../../src/snapshot.js';
+import { computeSnapshot, type ModelFit, type ModelSnapshot } from '../../src/snapshot.js';
 import { AttributorState, type AttributorStateOptions } from '../../src/state.js';
 import { MemoryPorts } from './memory-ports.js';
 
@@ -85,9 +85,18 @@ export function finalState(messages: readonly JourneysTopicMessage[]): { journey
 export function batch(messages: readonly JourneysTopicMessage[], seq: number, models: readonly ModelName[] = ALL_MODELS) {
   const { journeys, nullPaths } = finalState(messages);
   const stats = new PathStats();
-  for (const j of journeys) if (!j.retracted) stats.add(j.touches.map((t) => t.channel), 1, Math.max(0, j.conversion.value), 0);
-  for (const n of nullPaths) if (n.touches.length > 0) stats.add(n.touches.map((t) => t.channel), 0, 0, 1);
-  const snapshot = computeSnapshot(stats, seq, 0, OPTIONS);
+  const levelStats = { person: new PathStats(), account: new PathStats() };
+  for (const j of journeys) {
+    if (j.retracted) continue;
+    stats.add(j.touches.map((t) => t.channel), 1, Math.max(0, j.conversion.value), 0);
+    levelStats[j.level].add(j.touches.map((t) => t.channel), 1, Math.max(0, j.conversion.value), 0);
+  }
+  for (const n of nullPaths) {
+    if (n.touches.length === 0) continue;
+    stats.add(n.touches.map((t) => t.channel), 0, 0, 1);
+    levelStats[n.level ?? 'person'].add(n.touches.map((t) => t.channel), 0, 0, 1);
+  }
+  const snapshot = computeSnapshot(stats, seq, 0, OPTIONS, levelStats);
   const credit = new Map<string, CreditMessage>();
   for (const j of journeys) {
     if (j.retracted) continue;
@@ -106,10 +115,20 @@ export function sumsToOne(c: CreditMessage): boolean {
 export function sameFits(a: ModelSnapshot, b: ModelSnapshot): boolean {
   for (const [model, fa] of a.fits) {
     const fb = b.fits.get(model);
-    if (!fb || fa.status !== fb.status) return false;
-    if (JSON.stringify([...fa.channelScores]) !== JSON.stringify([...fb.channelScores])) return false;
-    if (JSON.stringify([...(fa.positionScores ?? [])]) !== JSON.stringify([...(fb.positionScores ?? [])])) return false;
-    if (JSON.stringify([...(fa.dataDriven?.coefficients ?? [])]) !== JSON.stringify([...(fb.dataDriven?.coefficients ?? [])])) return false;
+    if (!fb || !sameFit(fa, fb)) return false;
+    if ((fa.byLevel === undefined) !== (fb.byLevel === undefined)) return false;
+    for (const level of ['person', 'account'] as const) {
+      const [la, lb] = [fa.byLevel?.[level], fb.byLevel?.[level]];
+      if (la && lb && !sameFit(la, lb)) return false;
+    }
   }
   return a.channels.join() === b.channels.join();
+}
+
+function sameFit(fa: ModelFit, fb: ModelFit): boolean {
+  if (fa.status !== fb.status) return false;
+  if (JSON.stringify([...fa.channelScores]) !== JSON.stringify([...fb.channelScores])) return false;
+  if (JSON.stringify([...(fa.positionScores ?? [])]) !== JSON.stringify([...(fb.positionScores ?? [])])) return false;
+  if (fa.dataDriven?.channels.join() !== fb.dataDriven?.channels.join()) return false;
+  return JSON.stringify([...(fa.dataDriven?.coefficients ?? [])]) === JSON.stringify([...(fb.dataDriven?.coefficients ?? [])]);
 }
