@@ -91,13 +91,16 @@ function text(input: BodyInput, limits: Limits): string | Refused {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
+/** Text that could spell a `__proto__` or `constructor` key; one scan (three `includes` took twice as long). */
+const SUSPICIOUS = /__proto__|constructor|\\u/;
+
 /**
  * JSON.parse, unless the text could smuggle `__proto__` or `constructor` keys (also \u-escaped):
  * those are parsed with a reviver that refuses them, like fastify's secure-json-parse does.
  */
 export function parseJson(body: string): unknown {
   if (body.length === 0) throw new Error('body is empty: send a JSON object');
-  const suspicious = body.includes('__proto__') || body.includes('constructor') || body.includes('\\u');
+  const suspicious = SUSPICIOUS.test(body);
   let value: unknown;
   try {
     value = suspicious ? JSON.parse(body, refusePoison) : JSON.parse(body);

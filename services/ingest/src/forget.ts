@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PrivacyDeleteMessage, PrivacyDeleteRequest, PrivacyDeleteResponse, TopicMap } from '@touchline/contracts';
 import type { Bus, Logger, Warehouse } from '@touchline/platform';
-import type { DenyList } from './deny-list.js';
+import { DenyList } from './deny-list.js';
 import { hashEmail } from './privacy.js';
 
 /**
@@ -82,6 +82,8 @@ export async function forget(request: PrivacyDeleteRequest, deps: ForgetDeps): P
   };
   const key = [...ids.userIds][0] ?? [...ids.anonymousIds][0] ?? [...ids.emailHashes][0]!;
   await deps.bus.publish(deps.topics.identities, [{ key, value: JSON.stringify(message) }]);
+  // Other instances on the embedded log learn it here rather than from the topic (see DenyList).
+  DenyList.announce(deps.bus, deps.topics.identities, plain(ids));
   await deps.denyList.persist();
 
   const response: PrivacyDeleteResponse = { requestId, forgotten: plain(ids) };

@@ -108,4 +108,14 @@ describe('client context', () => {
     expect(msg.bot).toBe(true);
     expect(String(n.record.value)).not.toContain('198.51.100.23');
   });
+
+  it('answers each user agent on its own, in runs of one and alternating with others', async () => {
+    const { isBotUserAgent } = await import('../src/client.js');
+    const browser = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+    const crawler = 'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)';
+    // Copies, as every parsed event brings its own string.
+    const copy = (s: string) => JSON.parse(JSON.stringify(s)) as string;
+    const seen = [browser, browser, crawler, crawler, browser, '', crawler, undefined, browser].map((ua) => isBotUserAgent(ua === undefined ? ua : copy(ua)));
+    expect(seen).toEqual([false, false, true, true, false, false, true, false, false]);
+  });
 });

@@ -118,7 +118,7 @@ describe('POST /v1/privacy/delete', () => {
     rmSync(emptyLogDir, { recursive: true, force: true });
   });
 
-  it('reaches a running instance through the topic', async () => {
+  it('reaches a running instance on the same log', async () => {
     const other = await ingestApp(bus, { options: { threads: 1 } });
     const res = await ingest.app.inject({ method: 'POST', url: '/v1/privacy/delete', headers: { authorization: 'Bearer a1' }, payload: { anonymousId: ['anon-late-1', 'anon-late-2'] } });
     expect(res.statusCode).toBe(200);
