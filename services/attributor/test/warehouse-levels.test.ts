@@ -1,37 +1,22 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JourneysTopicMessage } from '@touchline/contracts';
-import { EmbeddedBus, Warehouse, WarehouseSink, migrate, silentLogger } from '@touchline/platform';
+import { WarehouseSink, silentLogger } from '@touchline/platform';
 import { StreamingAttributor } from '../src/attributor.js';
 import { ALL_MODELS } from '../src/credit.js';
 import { ALGORITHMIC_MODELS, pathWeights, snapshotFromRows, type SnapshotRow } from '../src/snapshot.js';
 import { AttributorState } from '../src/state.js';
 import { WarehouseAttributorStore } from '../src/store.js';
 import { syntheticJourneyFeed } from '../src/synthetic.js';
+import { embeddedForFile } from './support/embedded.js';
 import { batch, OPTIONS, recordOf, sameFits, sharesOf, shuffled } from './support/drive.js';
 
-/** The embedded engine, one data directory for this test file's process. */
-let wh: Warehouse;
-let bus: EmbeddedBus;
-beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'attributor-wh-levels-'));
-  wh = await Warehouse.open({ path: join(dir, 'warehouse') });
-  await migrate(wh);
-  bus = await EmbeddedBus.open({ dir: join(dir, 'log'), partitions: 2 });
-  await bus.ensureTopics(['credits']);
-});
-afterAll(async () => {
-  await bus.close();
-  await wh.close();
-});
+const env = embeddedForFile('attributor-wh-levels-');
 
 describe('fits per level on the warehouse', () => {
   // A third of the journeys and null paths are accounts': every snapshot is fitted per level.
   const feed = syntheticJourneyFeed({ conversions: 600, nullPaths: 800, seed: 23, accountShare: 0.3 });
   const beliefModels = [...ALGORITHMIC_MODELS, 'first_touch'];
-  const store = () => new WarehouseAttributorStore(wh, new WarehouseSink(wh), bus, 'credits', beliefModels, 'first_touch');
+  const store = () => new WarehouseAttributorStore(env.wh, new WarehouseSink(env.wh), env.bus, 'credits', beliefModels, 'first_touch');
   const run = (state: AttributorState) => new StreamingAttributor(state, store(), { recomputeEveryConversions: 100, restateThreshold: 0.02, restatementChunkRows: 3_000 }, silentLogger());
   const opts = { ...OPTIONS, models: ALL_MODELS, maxRetainedJourneys: 50 };
 
@@ -52,7 +37,7 @@ describe('fits per level on the warehouse', () => {
     expect(live.fits.get('data_driven')!.byLevel!.account.status).toBe('fitted');
 
     // The rows as the warehouse holds them give the same fits, level by level.
-    const rows = await wh.query<SnapshotRow>(`SELECT * FROM touchline.model_snapshots WHERE seq = ${live.seq}`);
+    const rows = await env.wh.query<SnapshotRow>(`SELECT * FROM touchline.model_snapshots WHERE seq = ${live.seq}`);
     const stored = snapshotFromRows(rows);
     expect(sameFits(live, stored)).toBe(true);
     const levels = JSON.parse(rows.find((r) => r.model === 'data_driven' && r.channel === 'email')!.params) as { levels: Record<string, { status: string }> };
@@ -75,7 +60,7 @@ describe('fits per level on the warehouse', () => {
 
     const b = batch(messages, second.state.snapshot.seq, ALL_MODELS);
     expect(sameFits(second.state.snapshot, b.snapshot)).toBe(true);
-    const credited = await wh.query<{ conversion_id: string; model: string; touchpoint_id: string; channel: string; campaign: string; weight: number; value: number }>(
+    const credited = await env.wh.query<{ conversion_id: string; model: string; touchpoint_id: string; channel: string; campaign: string; weight: number; value: number }>(
       `SELECT conversion_id, model, touchpoint_id, channel, campaign, weight, value FROM touchline.credits_current WHERE conversion_id LIKE 'conv-23-%' ORDER BY conversion_id, model, touch_ts, touchpoint_id`,
     );
     const current = new Map<string, Array<[string, string, string, number, number]>>();

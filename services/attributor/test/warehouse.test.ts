@@ -1,9 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CostMessage, CreditMessage, JourneysTopicMessage } from '@touchline/contracts';
-import { EmbeddedBus, Warehouse, WarehouseSink, migrate, silentLogger } from '@touchline/platform';
+import { WarehouseSink, silentLogger } from '@touchline/platform';
 import { StreamingAttributor } from '../src/attributor.js';
 import { ALL_MODELS } from '../src/credit.js';
 import { costRow, creditRows, RESTATEMENT_SOURCE } from '../src/rows.js';
@@ -11,22 +8,10 @@ import { ALGORITHMIC_MODELS } from '../src/snapshot.js';
 import { AttributorState } from '../src/state.js';
 import { WarehouseAttributorStore } from '../src/store.js';
 import { syntheticJourneyFeed } from '../src/synthetic.js';
+import { embeddedForFile } from './support/embedded.js';
 import { batch, OPTIONS, recordOf, sharesOf, shuffled } from './support/drive.js';
 
-/** The embedded engine, one data directory for this test file's process. */
-let wh: Warehouse;
-let bus: EmbeddedBus;
-beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'attributor-wh-'));
-  wh = await Warehouse.open({ path: join(dir, 'warehouse') });
-  await migrate(wh);
-  bus = await EmbeddedBus.open({ dir: join(dir, 'log'), partitions: 2 });
-  await bus.ensureTopics(['credits']);
-});
-afterAll(async () => {
-  await bus.close();
-  await wh.close();
-});
+const env = embeddedForFile('attributor-wh-');
 
 const D1 = Date.UTC(2026, 2, 2, 12);
 
@@ -59,7 +44,7 @@ const cost = (id: string, date: string, channel: string, campaign: string, amoun
 });
 
 async function insertCredit(c: CreditMessage, token: string) {
-  await wh.insertRows('touchline.credits', creditRows({ message: c, snapshotSeq: 0, journeyVersion: c.version }, RESTATEMENT_SOURCE, D1), token);
+  await env.wh.insertRows('touchline.credits', creditRows({ message: c, snapshotSeq: 0, journeyVersion: c.version }, RESTATEMENT_SOURCE, D1), token);
 }
 
 describe('ROI views', () => {
@@ -83,7 +68,7 @@ describe('ROI views', () => {
       [cost('k4', '2026-03-03', 'google_ads', 'g-a', 30), 3],
       [cost('k5', '2026-03-02', 'google_ads', 'g-a', 5, 'USD'), 4],
     ];
-    await wh.insertRows(
+    await env.wh.insertRows(
       'touchline.costs',
       lines.map(([m, offset]) => costRow(m, { topic: 'costs', partition: 0, offset: String(offset), key: '', value: Buffer.from(''), headers: {}, timestamp: 0 })),
       'roi-costs',
@@ -91,7 +76,7 @@ describe('ROI views', () => {
   });
 
   type Row = { day: string; model: string; channel: string; campaign?: string; currency: string; conversions: number; revenue: number; spend: number; roi: number | null; roas: number | null; cpa: number | null };
-  const q = (view: string) => wh.query<Row>(`SELECT * FROM touchline.${view} WHERE model IN ('linear', 'first_touch') ORDER BY day, model, channel, ${view.includes('campaign') ? 'campaign, ' : ''}currency`);
+  const q = (view: string) => env.wh.query<Row>(`SELECT * FROM touchline.${view} WHERE model IN ('linear', 'first_touch') ORDER BY day, model, channel, ${view.includes('campaign') ? 'campaign, ' : ''}currency`);
 
   it('by channel: conversions, revenue, spend, ROI, ROAS and CPA per day and model', async () => {
     const rows = await q('roi_by_channel_daily');
@@ -134,7 +119,7 @@ describe('the attributor on the warehouse', () => {
   const feed = syntheticJourneyFeed({ conversions: 600, nullPaths: 800, seed: 21 });
   const models = ALL_MODELS;
   const beliefModels = [...ALGORITHMIC_MODELS, 'first_touch'];
-  const store = () => new WarehouseAttributorStore(wh, new WarehouseSink(wh), bus, 'credits', beliefModels, 'first_touch');
+  const store = () => new WarehouseAttributorStore(env.wh, new WarehouseSink(env.wh), env.bus, 'credits', beliefModels, 'first_touch');
   const run = (state: AttributorState) => new StreamingAttributor(state, store(), { recomputeEveryConversions: 100, restateThreshold: 0.02, restatementChunkRows: 3_000 }, silentLogger());
   const opts = { ...OPTIONS, models, maxRetainedJourneys: 50 };
 
@@ -159,7 +144,7 @@ describe('the attributor on the warehouse', () => {
     expect(loaded.snapshots).toBeGreaterThan(0);
     for (const m of messages.slice(0, half)) state.restore(m);
     const second = run(state);
-    const journeyRows = async () => (await wh.query<{ n: string }>(`SELECT count() AS n FROM touchline.credits WHERE src_topic = 'journeys'`))[0]!.n;
+    const journeyRows = async () => (await env.wh.query<{ n: string }>(`SELECT count() AS n FROM touchline.credits WHERE src_topic = 'journeys'`))[0]!.n;
     const before = await journeyRows();
     await feedInto(second, messages.slice(half, half + 150), half, 0);
     expect(await journeyRows()).toBe(before);
@@ -169,7 +154,7 @@ describe('the attributor on the warehouse', () => {
     expect(second.status()).toMatchObject({ dirty: false, unsettled: false });
 
     const b = batch(messages, second.state.snapshot.seq, models);
-    const rows = await wh.query<{ conversion_id: string; model: string; touchpoint_id: string; channel: string; campaign: string; weight: number; value: number }>(
+    const rows = await env.wh.query<{ conversion_id: string; model: string; touchpoint_id: string; channel: string; campaign: string; weight: number; value: number }>(
       `SELECT conversion_id, model, touchpoint_id, channel, campaign, weight, value FROM touchline.credits_current WHERE conversion_id LIKE 'conv-21-%' ORDER BY conversion_id, model, touch_ts, touchpoint_id`,
     );
     const current = new Map<string, Array<[string, string, string, number, number]>>();
@@ -183,7 +168,7 @@ describe('the attributor on the warehouse', () => {
     for (const [key, c] of b.credit) {
       expect(current.get(key), key).toEqual(sharesOf(c));
     }
-    const [dup] = await wh.query<{ n: string; d: string }>(`SELECT count() AS n, uniqExact(conversion_id, model, version, touchpoint_id) AS d FROM touchline.credits WHERE conversion_id LIKE 'conv-21-%'`);
+    const [dup] = await env.wh.query<{ n: string; d: string }>(`SELECT count() AS n, uniqExact(conversion_id, model, version, touchpoint_id) AS d FROM touchline.credits WHERE conversion_id LIKE 'conv-21-%'`);
     expect(dup!.n).toBe(dup!.d);
   });
 });

@@ -794,20 +794,8 @@ export class StitcherState {
       const first = firstEventOf(members);
       if (first !== Infinity) {
         const claimed = claimedPeriods(conversions, first, lookback);
-        const byPeriod = new Map<number, StoredTouch[]>();
-        for (const t of touches) {
-          const n = Math.floor((t.timestamp - first) / lookback);
-          if (claimed.has(n)) continue;
-          let g = byPeriod.get(n);
-          if (!g) byPeriod.set(n, (g = []));
-          g.push(t);
-        }
-        for (const [n, g] of byPeriod) {
-          const start = first + n * lookback;
-          const end = start + lookback;
-          if (end <= this.watermark) closed.set(`${personId}|period|${start}`, { touches: g.slice(-this.maxTouches), closedAt: end });
-          else nextDeadline = Math.min(nextDeadline, end);
-        }
+        const next = this.closePeriods(touches, first, lookback, claimed, (start) => `${personId}|period|${start}`, closed);
+        nextDeadline = Math.min(nextDeadline, next);
       }
       if (this.untouched) {
         const idle = this.untouchedPeriods(members, lookback, members.flatMap((m) => [...m.conversions.values()].map((s) => s.conv.timestamp)));
@@ -822,6 +810,39 @@ export class StitcherState {
       this.deadlines.push({ at: nextDeadline, node: root });
     }
     return this.diffNullPaths(p.nullPaths, closed, personOwner(personId));
+  }
+
+  /**
+   * Groups the consented `touches` by period (of `lookback` each, from `first`), leaving out the
+   * `claimed` periods;
+   * every period that ended by event time goes into `closed` (its last `maxTouches` touches) under
+   * `idOf(start)`. Returns the end of the earliest period still open (Infinity if none).
+   */
+  private closePeriods(
+    touches: readonly StoredTouch[],
+    first: number,
+    lookback: number,
+    claimed: ReadonlySet<number>,
+    idOf: (start: number) => string,
+    closed: Map<string, { touches: StoredTouch[]; closedAt: number }>,
+  ): number {
+    const byPeriod = new Map<number, StoredTouch[]>();
+    for (const t of touches) {
+      if (!t.consent) continue;
+      const n = Math.floor((t.timestamp - first) / lookback);
+      if (claimed.has(n)) continue;
+      let g = byPeriod.get(n);
+      if (!g) byPeriod.set(n, (g = []));
+      g.push(t);
+    }
+    let next = Infinity;
+    for (const [n, g] of byPeriod) {
+      const start = first + n * lookback;
+      const end = start + lookback;
+      if (end <= this.watermark) closed.set(idOf(start), { touches: g.slice(-this.maxTouches), closedAt: end });
+      else next = Math.min(next, end);
+    }
+    return next;
   }
 
   /**
@@ -853,21 +874,7 @@ export class StitcherState {
         for (const s of m.conversions.values()) if (s.conv.consent && this.levelOf(s.conv, m) === 'account') conversions.push(s.conv.timestamp);
       }
       const claimed = claimedPeriods(conversions, first, lookback);
-      const byPeriod = new Map<number, StoredTouch[]>();
-      for (const t of this.accountTouches(accountId)) {
-        if (!t.consent) continue;
-        const n = Math.floor((t.timestamp - first) / lookback);
-        if (claimed.has(n)) continue;
-        let g = byPeriod.get(n);
-        if (!g) byPeriod.set(n, (g = []));
-        g.push(t);
-      }
-      for (const [n, g] of byPeriod) {
-        const start = first + n * lookback;
-        const end = start + lookback;
-        if (end <= this.watermark) closed.set(accountPathId(accountId, 'period', start), { touches: g.slice(-this.maxTouches), closedAt: end });
-        else nextDeadline = Math.min(nextDeadline, end);
-      }
+      nextDeadline = Math.min(nextDeadline, this.closePeriods(this.accountTouches(accountId), first, lookback, claimed, (start) => accountPathId(accountId, 'period', start), closed));
       if (this.untouched) {
         const idle = this.untouchedPeriods(members, lookback, conversions);
         for (const start of idle.closed) closed.set(accountPathId(accountId, 'untouched', start), { touches: [], closedAt: start + lookback });
