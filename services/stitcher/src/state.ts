@@ -854,7 +854,7 @@ export class StitcherState {
    * or event time change; an account that lost its last member withdraws them all.
    */
   private refreshAccountNullPaths(accountId: string): StitchOutput[] {
-    const lookback = this.opts.windows.defaultWindow.lookbackDays * DAY_MS;
+    const lookback = this.opts.windows.accountLookbackDays * DAY_MS;
     const st = this.accountNullState(accountId);
     const members: Person[] = [];
     for (const r of this.accounts.get(accountId) ?? []) {
@@ -923,7 +923,7 @@ export class StitcherState {
    */
   private touchAccount(accountId: string, t: StoredTouch): void {
     const st = this.accountNulls.get(accountId);
-    const lookback = this.opts.windows.defaultWindow.lookbackDays * DAY_MS;
+    const lookback = this.opts.windows.accountLookbackDays * DAY_MS;
     const open = st !== undefined && t.consent && t.timestamp >= st.first && st.first + (Math.floor((t.timestamp - st.first) / lookback) + 1) * lookback > this.watermark;
     if (!open) {
       this.dirtyAccounts.add(accountId);
@@ -948,7 +948,7 @@ export class StitcherState {
     }
     this.vacatedAccounts.clear();
     for (const accountId of this.dirtyAccounts) out.push(...this.refreshAccountNullPaths(accountId));
-    const lookback = this.opts.windows.defaultWindow.lookbackDays * DAY_MS;
+    const lookback = this.opts.windows.accountLookbackDays * DAY_MS;
     for (const [accountId, at] of this.openPeriodTouches) {
       if (this.dirtyAccounts.has(accountId)) continue;
       const st = this.accountNulls.get(accountId);

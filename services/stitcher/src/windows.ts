@@ -20,6 +20,9 @@ export class Windows {
     private readonly accountStages: readonly string[] = ['opportunity', 'closed_won'],
   ) {
     this.defaultWindow = defaults;
+    let days = accountStages.length > 0 ? defaults.lookbackDays : 0;
+    for (const w of Object.values(perName)) if (w.level !== 'person') days = Math.max(days, w.lookbackDays ?? defaults.lookbackDays);
+    this.accountLookbackDays = days > 0 ? days : defaults.lookbackDays;
   }
 
   static fromConfig(config: TouchlineConfig): Windows {
@@ -38,6 +41,14 @@ export class Windows {
       viewThroughDays: w?.viewThroughDays ?? this.defaultWindow.viewThroughDays,
     };
   }
+
+  /**
+   * The length of an account's null windows: the longest lookback a conversion credited on the
+   * account can have (the default one for the account stages, and every per-name window not
+   * explicitly person-level), so that an account's non-converting windows are as long as its deals'
+   * journeys, e.g. a year for `{"deal":{"lookbackDays":365,"level":"account"}}`.
+   */
+  readonly accountLookbackDays: number;
 
   levelOf(name: string, stage: string | undefined): 'person' | 'account' {
     const explicit = this.perName[name]?.level;

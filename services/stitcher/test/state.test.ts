@@ -299,6 +299,19 @@ describe('account null paths', () => {
     expect(pathsOf(later, 'account:acme|period|')).toEqual(new Map([[acme(T0), ['a1', 'b1']], [acme(T0 + 30 * D), ['a2']]]));
   });
 
+  it('lays an account\'s null windows as long as its deals\' lookback when that is longer than the default', () => {
+    const w = new Windows({ lookbackDays: 30, viewThroughDays: 1 }, { deal: { lookbackDays: 60, level: 'account' }, demo_request: { lookbackDays: 90, level: 'person' } });
+    expect(w.accountLookbackDays).toBe(60);
+    const { out } = run([...buyingGroup, clock(T0 + 61 * D)], w);
+    // One 60-day period holds the group's touches of days 2, 3 and 40; people keep 30-day windows.
+    expect(pathsOf(out, 'account:')).toEqual(new Map([[acme(T0), ['a1', 'b1', 'a2']]]));
+    expect(out.find((o) => o.kind === 'null_path' && o.pathId === acme(T0))).toMatchObject({ closedAt: T0 + 60 * D });
+    expect(pathsOf(out, 'u:alice|')).toEqual(new Map([[`u:alice|period|${T0}`, ['a1']], [`u:alice|period|${T0 + 30 * D}`, ['a2']]]));
+    // Without account-level windows the default lookback stays.
+    expect(new Windows({ lookbackDays: 30, viewThroughDays: 1 }, { demo_request: { lookbackDays: 90, level: 'person' } }).accountLookbackDays).toBe(30);
+    expect(new Windows({ lookbackDays: 30, viewThroughDays: 1 }, { deal: { lookbackDays: 365 } }).accountLookbackDays).toBe(365);
+  });
+
   it('leaves the periods an account-level conversion\'s window overlaps to the deal, and none to a member\'s lead', () => {
     const deal = conversion('opp', { userId: 'bob' }, T0 + 45 * D, { stage: 'opportunity', name: 'opportunity' });
     const lead = conversion('lead', { userId: 'alice' }, T0 + 45 * D, { stage: 'lead', name: 'demo_request' });
