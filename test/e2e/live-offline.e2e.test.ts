@@ -79,7 +79,7 @@ const scenario: Scenario = {
  * windows, so every algorithmic model is fitted per level (account deals against account null
  * paths; the person level, without conversions, falls back on its own). Fewer impressions than the
  * person case: an account null path holds all its people's touches, and the mock broker keeps
- * about 5 MB per partition (beyond that it trims the log and a consumer's offset falls out of range).
+ * at most 5 MB per partition (test/setup/kafka-mock.ts).
  */
 const accounts: Scenario = {
   ...scenario,

@@ -8,6 +8,12 @@
  *   CI installs kcat (Debian/Ubuntu package `kcat`), so there they must run: with `CI` set (or
  *   `TOUCHLINE_REQUIRE_KAFKA=1`) a missing kcat fails the run; `TOUCHLINE_REQUIRE_KAFKA=0` opts out.
  *
+ * What the mock does not do like a broker: it refuses CreateTopics (topics auto-create with 4
+ * partitions), the idempotent producer and DescribeGroups, and it keeps at most 5 MB or 100,000
+ * messages per partition (`rd_kafka_mock_partition_init`): beyond that it drops the oldest, and a
+ * consumer still behind them gets "offset out of range" and resets. Keep a test's volume per
+ * partition under that.
+ *
  * The kcat child must never outlive the run: stdin is /dev/null ('ignore'; `kcat -C` keeps running
  * without stdin), it is killed on teardown and on process exit, and where util-linux `setpriv` exists
  * it is started with a parent-death signal so it also dies if vitest itself is SIGKILLed.
