@@ -53,7 +53,12 @@ function murmur(n: number, byte: (i: number) => number, seed: number): number {
     k = Math.imul(k, c2);
     h ^= k;
   }
-  h ^= n;
+  return fmix32(h ^ n);
+}
+
+/** MurmurHash3's 32-bit finaliser: full avalanche of a 32-bit word. */
+export function fmix32(x: number): number {
+  let h = x >>> 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -6,9 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { KafkaBus, type BusLogger, type KafkaBusOptions } from '../src/bus/kafka.js';
+import { KafkaBus, type BusLogger } from '../src/bus/kafka.js';
 import { murmur2Partitioner } from '../src/bus/partitioner.js';
 import type { BusRecord, ConsumedBatch, ConsumedRecord, Consumer } from '../src/bus/types.js';
+import { KAFKA_TEST_TUNING } from '../../../test/support/kafka-tuning.js';
 
 const brokers = inject('kafkaBrokers');
 if (!brokers) {
@@ -36,20 +37,6 @@ function collectingLogger(lines: LogLine[]): BusLogger {
   return { info: log('info'), warn: log('warn'), error: log('error') };
 }
 
-/**
- * Short group timings. Measured on the mock: a first join always takes ~3 s (its fixed initial
- * rebalance delay); a rebalance with members takes about the session timeout (6 s → ~4.8 s,
- * 3 s → ~1.8 s). Real Kafka would refuse sessionTimeout < 6 s (group.min.session.timeout.ms).
- */
-const FAST: KafkaBusOptions['consumer'] = {
-  sessionTimeout: 3_000,
-  heartbeatInterval: 250,
-  rebalanceTimeout: 5_000,
-  maxWaitTimeInMs: 100,
-  retryInitialMs: 100,
-  retryMaxMs: 400,
-};
-
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => {});
@@ -60,7 +47,7 @@ async function openBus(logs: LogLine[] = []): Promise<KafkaBus> {
     brokers: brokers.split(','),
     clientId: `test-${randomUUID().slice(0, 8)}`,
     logger: collectingLogger(logs),
-    consumer: FAST,
+    consumer: KAFKA_TEST_TUNING,
     topicReadyTimeoutMs: 10_000,
   });
   cleanups.push(() => bus.close());

@@ -7,6 +7,7 @@
  * exactly as they were: a counterfactual run differs from the factual one only where the change
  * acts.
  */
+import { fmix32 } from '@touchline/contracts';
 
 /**
  * MurmurHash3's mixing of the UTF-16 code units of `s` (one 32-bit block per code unit), with
@@ -28,16 +29,8 @@ export function murmur32(s: string, seed = 0): number {
   return fmix32(h);
 }
 
-/** MurmurHash3's 32-bit finaliser: full avalanche of a 32-bit word. */
-export function fmix32(x: number): number {
-  let h = x >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+/** MurmurHash3's 32-bit finaliser, shared with the holdout hash. */
+export { fmix32 };
 
 /** A stream of uniform numbers in [0, 1) with the draws the simulator needs on top. */
 export interface Stream {

@@ -6,7 +6,7 @@ import { groupNames, topicNames, type InputMessage, type TopicMap } from '@touch
 import { KafkaBus, createLogger, silentLogger } from '@touchline/platform';
 import { Windows, startStitcher, type Stitcher } from '../src/index.js';
 import { LINKING, WINDOWS, feed, linkIds, publishFeed, readJourneys, readLinks, reference, referenceOutputs, summarise } from './fixtures/feed.js';
-import { KAFKA_TEST_TUNING } from './fixtures/kafka-tuning.js';
+import { KAFKA_TEST_TUNING } from '../../../test/support/kafka-tuning.js';
 
 /**
  * Several stitcher instances over the Kafka protocol (librdkafka's mock cluster, 4 partitions):
