@@ -228,7 +228,9 @@ export class StitcherState {
   applyTouch(t: TouchpointMessage): StitchOutput[] {
     if (this.touchIndex.has(t.messageId) || this.excludedTouches.has(t.messageId)) return [];
     const nodes = idNodes(t);
-    if (this.isDeleted(nodes)) return [];
+    // A deleted person's events are dropped, but still show how far event time has come, so the
+    // periods that close do not depend on whether a delete was read before or after them.
+    if (this.isDeleted(nodes)) return this.advance(t.timestamp);
     const out: StitchOutput[] = this.advance(t.timestamp);
     // Sightings are touches of anonymous devices only (no userId): the stored node is the device.
     const bucket = this.links && t.anonymousId && !t.userId && t.consent && !t.bot ? this.links.bucketOf(t.ip, t.userAgent) : undefined;
@@ -253,7 +255,8 @@ export class StitcherState {
     const nodes = idNodes(i);
     if (i.emailHash) nodes.push(`e:${i.emailHash}`);
     if (i.phoneHash) nodes.push(`p:${i.phoneHash}`);
-    if (nodes.length === 0 || this.isDeleted(nodes)) return [];
+    if (nodes.length === 0) return [];
+    if (this.isDeleted(nodes)) return this.advance(i.timestamp);
     const out = this.advance(i.timestamp);
     const before = this.clustersAround(nodes);
     const root = this.joinIds(nodes);
@@ -267,7 +270,12 @@ export class StitcherState {
   applyConversion(c: ConversionMessage): StitchOutput[] {
     if (this.conversionNode.has(c.conversionId)) return [];
     const nodes = idNodes(c);
-    if (this.isDeleted(nodes)) return [];
+    if (this.isDeleted(nodes)) {
+      // Dropped, but remembered: catching up may read the delete before the conversion, and the
+      // journeys topic may hold this conversion's journey from an earlier run (see reconcileOwned).
+      if (!this.forgotten.has(c.conversionId)) this.forgotten.set(c.conversionId, { stored: { conv: c, lastSignature: undefined, revision: 0 }, personId: nodes[0]! });
+      return this.advance(c.timestamp);
+    }
     const out = this.advance(c.timestamp);
     const before = this.clustersAround(nodes);
     const root = this.joinIds(nodes);
@@ -344,52 +352,16 @@ export class StitcherState {
     return out;
   }
 
-  /**
-   * After a restore: makes what the journeys topic last holds the reference that emission diffs
-   * against, and returns what must be published so the topic ends in the state's journeys. A run
-   * that crashed after publishing but before committing may have left outputs that the rebuilt
-   * state would never produce again; this withdraws or replaces them.
-   */
-  reconcile(onTopic: PublishedOutputs): StitchOutput[] {
-    const out: StitchOutput[] = [];
-    const claimed = new Set<string>();
-    for (const p of this.people.values()) {
-      for (const s of p.conversions.values()) {
-        const t = onTopic.journeys.get(s.conv.conversionId);
-        s.lastSignature = t?.signature;
-        s.revision = t?.revision ?? 0;
-      }
-      const personId = this.personId(p);
-      p.nullPaths = new Map();
-      for (const pathId of onTopic.nullPathsByPerson.get(personId) ?? []) {
-        p.nullPaths.set(pathId, onTopic.nullPaths.get(pathId)!);
-        claimed.add(pathId);
-      }
-    }
-    for (const st of this.accountNulls.values()) st.nullPaths = new Map();
-    for (const [accountId, held] of onTopic.nullPathsByAccount) {
-      const st = this.accountNullState(accountId);
-      for (const pathId of held) {
-        st.nullPaths.set(pathId, onTopic.nullPaths.get(pathId)!);
-        claimed.add(pathId);
-      }
-    }
-    for (const [pathId, sig] of onTopic.nullPaths) {
-      if (sig !== '' && !claimed.has(pathId)) out.push(this.nullPath(onTopic.nullPathOwner.get(pathId)!, pathId, [], this.watermark));
-    }
-    for (const root of [...this.people.keys()]) out.push(...this.refresh(root, false));
-    for (const accountId of new Set([...this.accounts.keys(), ...this.accountNulls.keys()])) out.push(...this.refreshAccountNullPaths(accountId));
-    return out;
-  }
-
   // --- ownership across instances ----------------------------------------------------------
   // Several instances hold the same state (each reads every input partition); each publishes only
   // the outputs whose key it owns. These methods are what that needs, apart from the graph logic.
 
   /**
-   * Like `reconcile`, restricted to the outputs whose key `owns` accepts (a journey's key is its
+   * After a restore or a handover, for the outputs whose key `owns` accepts (a journey's key is its
    * conversionId, a null path's its pathId): what the topic holds for them becomes the reference
-   * emission diffs against, and what differs from the state is returned. Outputs of other keys keep
+   * emission diffs against, and what must be published so the topic ends in the state's outputs is
+   * returned. A run that crashed after publishing but before committing may have left outputs the
+   * rebuilt state would never produce again; this withdraws or replaces them. Outputs of other keys keep
    * what this state last computed for them; the instance owning them publishes those.
    */
   reconcileOwned(onTopic: PublishedOutputs, owns: (key: string) => boolean): StitchOutput[] {
