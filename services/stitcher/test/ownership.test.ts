@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { groupNames, topicNames, type IdentityLinkMessage, type PrivacyDeleteMessage, type InputMessage, type JourneyMessage } from '@touchline/contracts';
 import { EmbeddedBus, murmur2Partitioner, silentLogger } from '@touchline/platform';
 import { Ownership, PublishedOutputs, StitcherState, WRITER_HEADER, Windows, outputKey, startStitcher, stitch, type StitchOutput } from '../src/index.js';
-import { LINKING, WINDOWS, feed, linkIds, publishFeed, readJourneys, reference, referenceOutputs, summarise } from './fixtures/feed.js';
+import { LINKING, WINDOWS, feed, linkIds, rng, publishFeed, readJourneys, reference, referenceOutputs, summarise } from './fixtures/feed.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -183,6 +183,38 @@ describe('a privacy delete applied while catching up', () => {
       checked += conversions.length;
     }
     expect(checked).toBeGreaterThan(20);
+  });
+
+  it('ends as if the delete came last, wherever it falls after the person\'s identifies', () => {
+    const events = feed(200, 9);
+    const first = new StitcherState({ windows: new Windows(WINDOWS) });
+    const topic = events.flatMap((e) => stitch(first, e));
+    const random = rng(5);
+    const users = [...new Set(events.flatMap((e) => (e.kind === 'conversion' ? [e.userId!] : [])))].slice(0, 30);
+    let between = 0;
+    for (const userId of users) {
+      const forget: PrivacyDeleteMessage = { v: 1, kind: 'privacy_delete', requestId: `r-${userId}`, anonymousIds: [], userIds: [userId], emailHashes: [], requestedAt: 0 };
+      // Identifies are keyed by the userId, as the delete is: they precede it on their partition.
+      let lastIdentify = -1;
+      events.forEach((e, i) => {
+        if (e.kind === 'identity' && e.userId === userId) lastIdentify = i;
+      });
+      const at = lastIdentify + 1 + Math.floor(random() * (events.length - lastIdentify));
+      const order = [...events.slice(0, at), forget, ...events.slice(at)];
+      const mine = events.filter((e) => ('userId' in e && e.userId === userId) || ('anonymousId' in e && e.anonymousId?.startsWith(`p${userId.slice(1)}-d`)));
+      if (mine.some((e) => events.indexOf(e) < at) && mine.some((e) => events.indexOf(e) >= at)) between++;
+      const second = new StitcherState({ windows: new Windows(WINDOWS) });
+      for (const e of order) stitch(second, e);
+      const view = new PublishedOutputs();
+      for (const o of topic) view.add(o);
+      const after = summarise([...topic, ...second.reconcileOwned(view, () => true)]);
+      const inOrder = new StitcherState({ windows: new Windows(WINDOWS) });
+      const expected = summarise([...events.flatMap((e) => stitch(inOrder, e)), ...stitch(inOrder, forget)]);
+      expect(after.journeys, userId).toEqual(expected.journeys);
+      expect(after.nullPaths, userId).toEqual(expected.nullPaths);
+    }
+    // Most deletes fall among the person's events: some applied before it, some dropped after it.
+    expect(between).toBeGreaterThan(15);
   });
 
   it('still retracts the journeys the topic holds for the deleted person', async () => {
