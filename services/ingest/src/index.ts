@@ -21,4 +21,5 @@ export { IngestConfig, ingestOptionsFromConfig } from './settings.js';
 // What a body worker thread does to one request, for benchmarks that measure it on its own.
 export { processBody, parseJson, type ProcessResult } from './batch.js';
 export { pack } from './packed.js';
+export { readRaw, BodyError, type RawBody } from './body.js';
 export { IdSets, UnknownTally, makeNormaliser } from './work.js';

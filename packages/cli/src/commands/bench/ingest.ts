@@ -8,7 +8,9 @@ import { gzipSync } from 'node:zlib';
 import { topicNames } from '@touchline/contracts';
 import { DEFAULT_INGEST_OPTIONS, IdSets, Normaliser, UnknownTally, ingestRoutes, makeNormaliser, pack, parseJson, processBody } from '@touchline/ingest';
 import { EmbeddedBus, KeyRing, buildHttp, silentLogger, type BusRecord } from '@touchline/platform';
-import { quantile, type BenchRow, type BenchStage } from '../bench.js';
+import { z } from 'zod';
+import { BenchUsageError, quantile, type BenchRow, type BenchStage } from '../bench.js';
+import { floorRoutes } from './ingest-floor.js';
 
 /**
  * `npm run bench -- ingest`: the ingest front door on the embedded log. The server (fastify,
@@ -26,6 +28,10 @@ import { quantile, type BenchRow, type BenchStage } from '../bench.js';
  * reported beside the rates: it does not depend on what else runs.
  *
  * TOUCHLINE_BENCH_CPU_PROF=<dir> writes V8 CPU profiles of the server's threads there.
+ *
+ * `--server=floor` runs the same rounds against a server that only parses and re-serialises the
+ * events (`ingest-floor.ts`): how close to the raw rate the transport, JSON and the thread hand-offs
+ * alone come on this machine, the bound under ingest's own ratio.
  */
 
 const BATCH = 500;
@@ -33,6 +39,15 @@ const CONNECTIONS = 8;
 const DISTINCT_BATCHES = 64;
 const WRITE_KEY = 'bench-write-key';
 const SERVER_ENV = 'TOUCHLINE_INGEST_BENCH_DIR';
+const FLOOR_ENV = 'TOUCHLINE_INGEST_BENCH_FLOOR';
+
+const IngestFlags = z.object({ server: z.enum(['ingest', 'floor'], { error: 'ingest (the default) or floor' }).optional() }).strict();
+
+export function parseIngestFlags(flags: ReadonlyMap<string, string> | undefined): z.infer<typeof IngestFlags> {
+  const r = IngestFlags.safeParse(Object.fromEntries(flags ?? []));
+  if (r.success) return r.data;
+  throw new BenchUsageError(r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown flag ${i.keys.map((k) => `--${k}`).join(', ')}; flags: --server` : `--${String(i.path[0])}: ${i.message}`)).join('; '));
+}
 const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const SOURCES = [
   ['google', 'cpc'],
@@ -170,7 +185,10 @@ async function serve(dir: string): Promise<void> {
   await bus.ensureTopics(Object.values(topics), 4);
   const app = buildHttp({ logger: silentLogger() });
   let threadsReady: () => Promise<void> = async () => {};
-  await app.register(async (scope) => {
+  let endFloor: () => Promise<void> = async () => {};
+  if (process.env[FLOOR_ENV] === '1') {
+    endFloor = await floorRoutes(app, { bus, topics, writeKey: WRITE_KEY, threads: DEFAULT_INGEST_OPTIONS.threads, maxBodyBytes: 1024 * 1024 });
+  } else await app.register(async (scope) => {
     ({ threadsReady } = await ingestRoutes(scope, {
       bus,
       keys: new KeyRing({ write: [WRITE_KEY] }),
@@ -211,6 +229,7 @@ async function serve(dir: string): Promise<void> {
     } else if (m.type === 'stop') {
       void (async () => {
         await app.close();
+        await endFloor();
         await bus.close();
         await raw.close();
         send({ type: 'closed' });
@@ -228,12 +247,12 @@ interface Server {
   exit: Promise<void>;
 }
 
-function startServer(dir: string): Server {
+function startServer(dir: string, floor: boolean): Server {
   const here = fileURLToPath(import.meta.url);
   const loader = process.execArgv.some((a) => a.includes('tsx')) ? process.execArgv : ['--import', import.meta.resolve('tsx')];
   const profile = process.env.TOUCHLINE_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TOUCHLINE_BENCH_CPU_PROF}`] : [];
   const child = fork(here, [], {
-    env: { ...process.env, [SERVER_ENV]: dir },
+    env: { ...process.env, [SERVER_ENV]: dir, [FLOOR_ENV]: floor ? '1' : '' },
     execArgv: [...loader, ...profile],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -374,11 +393,12 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 const stage: BenchStage = {
   describe: `POST /v1/batch (batches of ${BATCH}, ${CONNECTIONS} keep-alive connections, server in a child process) vs the bare embedded log`,
-  async run({ quick, log }) {
+  async run({ quick, log, flags }) {
+    const floor = parseIngestFlags(flags).server === 'floor';
     const rounds = quick ? 3 : 6;
     const roundMs = quick ? 1_000 : 2_000;
     const dir = mkdtempSync(join(tmpdir(), 'touchline-bench-ingest-'));
-    const server = startServer(dir);
+    const server = startServer(dir, floor);
     try {
       const { port } = await server.next('listening');
       const url = new URL(`http://127.0.0.1:${port}`);
@@ -386,7 +406,7 @@ const stage: BenchStage = {
       const plain = Array.from({ length: DISTINCT_BATCHES }, (_, b) => Buffer.from(JSON.stringify({ batch: benchBatch(b) })));
       const zipped = plain.map((b) => gzipSync(b));
       const bytesPerEvent = plain.reduce((s, b) => s + b.length, 0) / (plain.length * BATCH);
-      const work = bodyWork(plain, quick ? 4 : 8);
+      const work = floor ? { parse: Number.NaN, total: Number.NaN } : bodyWork(plain, quick ? 4 : 8);
       const rawRound = async (ms: number): Promise<Phase> => {
         server.send({ type: 'raw', ms });
         return { ...(await server.next('raw')), workerCpuSeconds: 0, clientCpuSeconds: 0, latencies: [] };
@@ -394,7 +414,7 @@ const stage: BenchStage = {
       // Warm-up: JIT, page cache, the worker thread.
       await rawRound(500);
       await load(server, agent, url, plain, 1_000, false);
-      await load(server, agent, url, zipped, 500, true);
+      if (!floor) await load(server, agent, url, zipped, 500, true);
 
       const raws: Phase[] = [];
       const jsons: Phase[] = [];
@@ -402,8 +422,9 @@ const stage: BenchStage = {
       for (let r = 0; r < rounds; r++) {
         raws.push(await rawRound(roundMs));
         jsons.push(await load(server, agent, url, plain, roundMs, false));
-        gzips.push(await load(server, agent, url, zipped, roundMs / 2, true));
-        log(`round ${r + 1}/${rounds}: raw ${fmt(rate(raws[r]!))} rec/s, ingest ${fmt(rate(jsons[r]!))} ev/s, gzip ${fmt(rate(gzips[r]!))} ev/s`);
+        // The floor server reads JSON bodies only.
+        if (!floor) gzips.push(await load(server, agent, url, zipped, roundMs / 2, true));
+        log(`round ${r + 1}/${rounds}: raw ${fmt(rate(raws[r]!))} rec/s, ${floor ? 'floor' : 'ingest'} ${fmt(rate(jsons[r]!))} ev/s${floor ? '' : `, gzip ${fmt(rate(gzips[r]!))} ev/s`}`);
       }
       agent.destroy();
       server.send({ type: 'stop' });
@@ -413,6 +434,17 @@ const stage: BenchStage = {
       const raw = sum(raws);
       const json = sum(jsons);
       const gz = sum(gzips);
+      if (floor) {
+        return [
+          { metric: `floor server: events per second (JSON, ${Math.round(bytesPerEvent)} B/event; parse and re-serialise only)`, value: rate(json), unit: 'ev/s', baseline: { what: 'bare log publish of the records ingest produces', value: rate(raw) } },
+          { metric: 'floor server: request latency p99 (batch of 500)', value: quantile(json.latencies, 0.99), unit: 'ms' },
+          { metric: 'floor server: CPU per event (all threads)', value: cpuPerEvent(json), unit: 'µs', baseline: { what: 'bare log CPU per published record', value: cpuPerEvent(raw) } },
+          { metric: 'of which the main thread', value: perEvent(json.mainCpuSeconds, json), unit: 'µs', baseline: { what: 'bare log, main thread', value: perEvent(raw.mainCpuSeconds, raw) } },
+          { metric: `of which the worker threads (the ${DEFAULT_INGEST_OPTIONS.threads} busiest besides the main one)`, value: perEvent(json.workerCpuSeconds, json), unit: 'µs' },
+          { metric: 'of which the rest (file system, garbage collection and compiler helpers)', value: perEvent(json.cpuSeconds - json.mainCpuSeconds - json.workerCpuSeconds, json), unit: 'µs' },
+          { metric: 'load generator CPU per event (same two cores)', value: perEvent(json.clientCpuSeconds, json), unit: 'µs' },
+        ];
+      }
       const rows: BenchRow[] = [
         { metric: `events accepted per second (JSON, ${Math.round(bytesPerEvent)} B/event)`, value: rate(json), unit: 'ev/s', baseline: { what: 'bare log publish of the same records', value: rate(raw) } },
         { metric: 'events accepted per second (gzip bodies)', value: rate(gz), unit: 'ev/s', baseline: { what: 'bare log publish of the same records', value: rate(raw) } },
