@@ -260,3 +260,63 @@ describe('data-driven option: no first- and last-touch indicators', () => {
     expect(forward[0]!).toBeGreaterThan(forward[1]!);
   });
 });
+
+describe('data-driven: channels fitted but not credited (`uncredited`)', () => {
+  /**
+   * Direct visits that do nothing but come with intent: people who were going to convert anyway
+   * (a hidden trait) visit directly more often. paid raises the log-odds by 1.5.
+   */
+  function withIntent(n: number, seed: number): PathStats {
+    const rng = mulberry32(seed);
+    const s = new PathStats();
+    for (let j = 0; j < n; j++) {
+      const keen = rng() < 0.3;
+      const path: string[] = [];
+      if (rng() < 0.5) path.push('paid');
+      if (rng() < 0.5) path.push('email');
+      if (rng() < (keen ? 0.8 : 0.2)) path.push('direct');
+      if (path.length === 0) continue;
+      const converted = rng() < sigmoid(-2.5 + (keen ? 1.5 : 0) + (path.includes('paid') ? 1.5 : 0));
+      s.add(path, converted ? 1 : 0, converted ? 10 : 0, converted ? 0 : 1);
+    }
+    return s;
+  }
+  const stats = withIntent(60_000, 11);
+  const plain = fitDataDriven(stats);
+  const model = fitDataDriven(stats, { uncredited: ['direct', 'not-a-channel'] });
+
+  it('fits the same coefficients and records which of its channels get no credit', () => {
+    expect([...model.coefficients]).toEqual([...plain.coefficients]);
+    expect(model.uncredited).toEqual(['direct']);
+    expect(fitDataDriven(stats, { uncredited: ['not-a-channel'] }).uncredited).toBeUndefined();
+  });
+
+  it('gives direct no channel credit and the totals to the others; its effect is still reported', () => {
+    const before = dataDrivenAttribution(stats, plain);
+    const after = dataDrivenAttribution(stats, model);
+    // Without the option the intent behind direct visits earns direct a share.
+    expect(creditOf(before.credits, 'direct').conversions / stats.totalConversions).toBeGreaterThan(0.1);
+    expect(creditOf(after.credits, 'direct').conversions).toBe(0);
+    expect(creditOf(after.credits, 'direct').value).toBe(0);
+    expect(sum(after.credits.map((c) => c.conversions))).toBeCloseTo(stats.totalConversions, 8);
+    expect(sum(after.credits.map((c) => c.value))).toBeCloseTo(stats.totalValue, 6);
+    expect(creditOf(after.credits, 'paid').conversions).toBeGreaterThan(creditOf(before.credits, 'paid').conversions);
+    const i = after.credits.findIndex((c) => c.channel === 'direct');
+    expect(after.incrementalConversions[i]).toBe(before.incrementalConversions[i]);
+    expect(after.incrementalConversions[i]).toBeGreaterThan(0);
+  });
+
+  it('weights a journey’s direct touches 0, unless the journey has nothing else', () => {
+    const journey = [{ channel: 'paid' }, { channel: 'direct' }];
+    expect(dataDrivenWeights(plain, journey)[1]).toBeGreaterThan(0.2);
+    expect(dataDrivenWeights(model, journey)).toEqual([1, 0]);
+    expect(dataDrivenWeights(model, [{ channel: 'direct' }, { channel: 'direct' }])).toEqual([0.5, 0.5]);
+    expect(dataDrivenWeights(model, [{ channel: 'direct' }])).toEqual([1]);
+    // No credited channel raises p (email does nothing, an unknown channel is ignored): linear
+    // over the credited and unknown touches.
+    const flat = dataDrivenWeights(model, [{ channel: 'direct' }, { channel: 'email' }, { channel: 'tv' }]);
+    expect(flat[0]).toBe(0);
+    expect(flat[1]).toBeCloseTo(0.5, 12);
+    expect(flat[2]).toBeCloseTo(0.5, 12);
+  });
+});

@@ -10,6 +10,7 @@ import {
   type HeuristicModelName,
   type PathStats,
 } from '@touchline/attribution';
+import { ATTRIBUTOR_DATA_DRIVEN_OPTIONS } from '@touchline/attributor';
 import type { SimJourney } from './journeys.js';
 import type { GroundTruth } from './truth.js';
 
@@ -65,14 +66,14 @@ export class JourneyCredit {
  * The algorithmic models on the path statistics: Markov order 1, Shapley, ordered Shapley,
  * data-driven. The statistics hold every known unit, so the data-driven model fits the untouched
  * ones as the empty path; it is fitted as the attributor fits it otherwise (touch counts, no
- * first- and last-touch indicators).
+ * first- and last-touch indicators, direct visits fitted but not credited).
  */
 export function creditPathModels(stats: PathStats): ModelCredit[] {
   return [
     { model: 'markov', credits: markovAttribution(stats, { order: 1 }).credits },
     { model: 'shapley', credits: shapleyAttribution(stats).credits },
     { model: 'shapley_ordered', credits: orderedShapleyAttribution(stats).credits },
-    { model: 'data_driven', credits: dataDrivenAttribution(stats, fitDataDriven(stats, { untouched: true, frequency: true, position: false })).credits },
+    { model: 'data_driven', credits: dataDrivenAttribution(stats, fitDataDriven(stats, { ...ATTRIBUTOR_DATA_DRIVEN_OPTIONS, untouched: true })).credits },
   ];
 }
 

@@ -23,6 +23,7 @@ export { ALL_MODELS, creditJourney, creditMessage, journeyWeights, targetOf, typ
 export {
   ALGORITHMIC_MODELS,
   ATTRIBUTOR_DATA_DRIVEN_OPTIONS,
+  UNCREDITED_CHANNELS,
   EMPTY_SNAPSHOT,
   computeSnapshot,
   creditMove,

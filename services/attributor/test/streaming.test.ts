@@ -383,11 +383,13 @@ describe('restart', () => {
     await attributor.tick();
     const live = attributor.state.snapshot;
     const stored = ports.storedSnapshot(live.seq);
-    // The data-driven fit carries its ln(touch count) block and no first/last indicators, and the
-    // stored snapshot says so.
+    // The data-driven fit carries its ln(touch count) block, no first/last indicators and direct
+    // fitted but not credited, and the stored snapshot says so.
     for (const s of [live, stored]) {
       expect(s.fits.get('data_driven')!.dataDriven!.frequency).toBe(true);
       expect(s.fits.get('data_driven')!.dataDriven!.position).toBe(false);
+      expect(s.fits.get('data_driven')!.dataDriven!.uncredited).toEqual(['direct']);
+      expect(s.fits.get('data_driven')!.credits.find((c) => c.channel === 'direct')?.conversions).toBe(0);
     }
     expect(sameFits(live, stored)).toBe(true);
     for (const j of feed.journeys.values()) {

@@ -37,6 +37,11 @@ export interface DataDrivenModel {
   logLoss: number;
   /** True if the data had no conversions or no non-conversions: nothing to learn, every drop is 0. */
   degenerate: boolean;
+  /**
+   * Channels of the model that get no credit (see `DataDrivenOptions.uncredited`), sorted; absent
+   * or empty: every channel is credited.
+   */
+  uncredited?: string[];
 }
 
 export interface DataDrivenOptions {
@@ -67,6 +72,15 @@ export interface DataDrivenOptions {
    * sent no event, so their conversion rate would look too high and every channel harmful.
    */
   untouched?: boolean;
+  /**
+   * Channels fitted like any other but given no credit (default none), like `direct` in GA4's
+   * data-driven attribution: a direct visit explains conversions (intent, and exposure the journey
+   * does not show: touches before its window, other members of a buying group) without being
+   * anything one can spend on, so its part goes to the channels that are. Their coefficients stay
+   * in the model, so the other channels' removal effects are measured with them held. A journey
+   * touching only such channels is credited to them (someone must get its conversion).
+   */
+  uncredited?: readonly string[];
   /** Newton iteration cap (default 50). */
   maxIterations?: number;
   /** Stop when ‖∇‖∞ ≤ tolerance (default 1e-10). */
@@ -200,7 +214,7 @@ export function fitDataDriven(stats: PathStats, options: DataDrivenOptions = {})
   const m = pos.length;
   if (m === 0 || C === 0 || C === W) {
     beta[0] = C > 0 ? 30 : -30;
-    return { channels, coefficients: beta, pairwise, frequency, position, l2, iterations: 0, gradientNorm: 0, converged: true, logLoss: 0, degenerate: true };
+    return { channels, coefficients: beta, pairwise, frequency, position, l2, iterations: 0, gradientNorm: 0, converged: true, logLoss: 0, degenerate: true, ...uncreditedOf(channels, options) };
   }
   const ptr = Int32Array.from(rowPtr);
   const col = Int32Array.from(cols);
@@ -314,8 +328,28 @@ export function fitDataDriven(stats: PathStats, options: DataDrivenOptions = {})
   linear(beta, z);
   let ll = 0;
   for (let p = 0; p < m; p++) ll += (pos[p] as number) * softplus(-(z[p] as number)) + ((tot[p] as number) - (pos[p] as number)) * softplus(z[p] as number);
-  return { channels, coefficients: beta, pairwise, frequency, position, l2, iterations: it, gradientNorm: gNorm, converged: gNorm <= tol, logLoss: ll / W, degenerate: false };
+  return { channels, coefficients: beta, pairwise, frequency, position, l2, iterations: it, gradientNorm: gNorm, converged: gNorm <= tol, logLoss: ll / W, degenerate: false, ...uncreditedOf(channels, options) };
 }
+
+/** The model's `uncredited` field: the options' uncredited channels among `channels`, sorted. */
+function uncreditedOf(channels: readonly string[], options: DataDrivenOptions): { uncredited?: string[] } {
+  if (!options.uncredited?.length) return {};
+  const wanted = new Set(options.uncredited);
+  const present = channels.filter((c) => wanted.has(c)).sort();
+  return present.length ? { uncredited: present } : {};
+}
+
+/** Per channel index of the model: whether it may get credit. */
+function creditable(model: DataDrivenModel): boolean[] {
+  let cached = creditableCache.get(model);
+  if (!cached) {
+    const none = new Set(model.uncredited ?? []);
+    cached = model.channels.map((c) => !none.has(c));
+    creditableCache.set(model, cached);
+  }
+  return cached;
+}
+const creditableCache = new WeakMap<DataDrivenModel, boolean[]>();
 
 /** Preconditioned conjugate gradients for H x = b (H SPD via `mul`); x overwritten. */
 function conjugateGradient(mul: (v: Float64Array, out: Float64Array) => void, b: Float64Array, diag: Float64Array, x: Float64Array, relTol: number, maxIt: number): void {
@@ -408,8 +442,11 @@ export function predictConversion(model: DataDrivenModel, channels: readonly str
  * channel asks the counterfactual that matters, and the per-touch drops only decide which of its
  * touches (first? last?) carried it.
  *
- * Edge cases: no touches → `[]`; one touch → `[1]`; if no channel raises p (all drops 0, a
- * degenerate model, or only unknown channels) → linear. `touches` in time order.
+ * Channels the model does not credit (`uncredited`) get no weight: their drops are not counted.
+ *
+ * Edge cases: no touches → `[]`; one touch → `[1]`; if no credited channel raises p (all drops 0,
+ * a degenerate model, or only unknown channels) → linear over the touches of credited or unknown
+ * channels, or over all touches when every one is of an uncredited channel. `touches` in time order.
  */
 export function dataDrivenWeights(model: DataDrivenModel, touches: readonly { channel: string }[]): number[] {
   return dataDrivenWeightsOfSeq(
@@ -426,10 +463,11 @@ function dataDrivenWeightsOfSeq(model: DataDrivenModel, raw: readonly number[]):
   const known = (s: readonly number[]): number[] => s.filter((c) => c >= 0);
   const p = probabilityOfSeq(model, known(raw), buf);
   const touchDrop = (i: number): number => Math.max(0, p - probabilityOfSeq(model, known(raw.filter((_, j) => j !== i)), buf));
+  const ok = creditable(model);
   const w = new Array<number>(L).fill(0);
   let any = false;
   for (const c of new Set(raw)) {
-    if (c < 0) continue;
+    if (c < 0 || !ok[c]) continue;
     const drop = Math.max(0, p - probabilityOfSeq(model, known(raw.filter((x) => x !== c)), buf));
     if (!(drop > 0)) continue;
     any = true;
@@ -448,7 +486,9 @@ function dataDrivenWeightsOfSeq(model: DataDrivenModel, raw: readonly number[]):
       w[i] = s > 0 ? (drop * (drops[k] as number)) / s : drop / mine.length;
     });
   }
-  return normalise(any ? w : new Array<number>(L).fill(1));
+  if (any) return normalise(w);
+  const open = raw.map((c) => (c < 0 || ok[c] ? 1 : 0));
+  return normalise(open.some((x) => x > 0) ? open : new Array<number>(L).fill(1));
 }
 
 export interface DataDrivenResult extends ChannelAttribution {
@@ -457,7 +497,8 @@ export interface DataDrivenResult extends ChannelAttribution {
   /**
    * Per channel, aligned with `credits`: the conversions the fitted model says the channel caused,
    * Σ over journeys (converting or not) of P(convert | path) − P(convert | path without the
-   * channel). Negative when the model finds the channel lowers conversion.
+   * channel). Negative when the model finds the channel lowers conversion. Reported for uncredited
+   * channels too.
    */
   incrementalConversions: number[];
   /** How the credits were formed (see `dataDrivenAttribution`). */
@@ -481,7 +522,8 @@ export interface DataDrivenAttributionOptions {
  * incremental conversions are I_c = Σ_paths (conversions + nulls) × (p(path) − p(path without c)),
  * its incremental value V_c = Σ_converting paths value × (p(path) − p(path without c)) / p(path)
  * (each conversion's value times the probability that c was necessary for it), and the totals are
- * split in proportion: conversions_c = total × max(0, I_c) / Σ max(0, I), value likewise with V.
+ * split in proportion: conversions_c = total × max(0, I_c) / Σ max(0, I), value likewise with V,
+ * the sums over the credited channels (an `uncredited` channel's I_c is reported, not credited).
  * This estimates each channel's share of the conversions marketing causes. Splitting every
  * converting journey to 100% instead (`journey`, GA4's way) also hands out the conversions that
  * would have happened anyway, to whichever channels happened to be on those paths: frequent,
@@ -517,17 +559,19 @@ export function dataDrivenAttribution(stats: PathStats, model: DataDrivenModel =
     }
   }
   const incremental = credited.map((i) => (i >= 0 ? (incConv[i] as number) : 0));
-  const incrementalValue = credited.map((i) => (i >= 0 ? (incValue[i] as number) : 0));
+  const ok = creditable(model);
+  const creditedIncremental = credited.map((i) => (i >= 0 && ok[i] ? (incConv[i] as number) : 0));
+  const incrementalValue = credited.map((i) => (i >= 0 && ok[i] ? (incValue[i] as number) : 0));
   const positive = (xs: number[]) => xs.reduce((a, x) => a + Math.max(0, x), 0);
-  const sumI = positive(incremental);
+  const sumI = positive(creditedIncremental);
   const sumV = positive(incrementalValue);
   if ((options.credit ?? 'incremental') === 'incremental' && !model.degenerate && sumI > 0) {
     const totalC = stats.totalConversions;
     const totalV = stats.totalValue;
     const credits = channels.map((channel, i) => ({
       channel,
-      conversions: (totalC * Math.max(0, incremental[i] as number)) / sumI,
-      value: sumV > 0 ? (totalV * Math.max(0, incrementalValue[i] as number)) / sumV : (totalV * Math.max(0, incremental[i] as number)) / sumI,
+      conversions: (totalC * Math.max(0, creditedIncremental[i] as number)) / sumI,
+      value: sumV > 0 ? (totalV * Math.max(0, incrementalValue[i] as number)) / sumV : (totalV * Math.max(0, creditedIncremental[i] as number)) / sumI,
     }));
     return { model: 'data_driven', credits, fitted: model, incrementalConversions: incremental, credit: 'incremental' };
   }

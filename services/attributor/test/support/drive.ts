@@ -130,5 +130,6 @@ function sameFit(fa: ModelFit, fb: ModelFit): boolean {
   if (JSON.stringify([...fa.channelScores]) !== JSON.stringify([...fb.channelScores])) return false;
   if (JSON.stringify([...(fa.positionScores ?? [])]) !== JSON.stringify([...(fb.positionScores ?? [])])) return false;
   if (fa.dataDriven?.channels.join() !== fb.dataDriven?.channels.join()) return false;
+  if ((fa.dataDriven?.uncredited ?? []).join() !== (fb.dataDriven?.uncredited ?? []).join()) return false;
   return JSON.stringify([...(fa.dataDriven?.coefficients ?? [])]) === JSON.stringify([...(fb.dataDriven?.coefficients ?? [])]);
 }
