@@ -51,13 +51,18 @@ describe('the pipeline observation', () => {
     ]);
   });
 
-  it('closes null paths by event time and withdraws one a later conversion explains', () => {
-    const events = [touch('t1', 0, 'search', { userId: 'u1' }), touch('t2', 0, 'social', { userId: 'u2' }), touch('t3', 30, 'search', { userId: 'u3' })];
-    const before = observe(events);
-    expect(before.nullPaths.filter((n) => n.touches.length > 0).map((n) => n.touches.map((t) => t.messageId))).toEqual([['t1'], ['t2']]);
+  it('closes null paths by event time, withdraws one a later conversion explains, and keeps each person\'s latest', () => {
+    const touched = (r: ReturnType<typeof observe>) => r.nullPaths.filter((n) => n.touches.length > 0).map((n) => n.touches.map((t) => t.messageId));
+    const events = [touch('t1', 0, 'search', { userId: 'u1' }), touch('t2', 0, 'social', { userId: 'u2' }), touch('t3', 15, 'search', { userId: 'u3' })];
+    expect(touched(observe(events))).toEqual([['t1'], ['t2']]);
     const after = observe([...events, conversion('c1', 5, 'u1')]);
-    expect(after.nullPaths.filter((n) => n.touches.length > 0).map((n) => n.touches.map((t) => t.messageId))).toEqual([['t2']]);
+    expect(touched(after)).toEqual([['t2']]);
     expect(after.journeys.map((j) => j.conversion.conversionId)).toEqual(['c1']);
+    // Event time past the silent period after their touches: that untouched window is now u1's and
+    // u2's latest, and t3's period has closed.
+    const later = observe([...events, touch('t4', 30, 'search', { userId: 'u4' })]);
+    expect(touched(later)).toEqual([['t3']]);
+    expect(later.nullPaths.filter((n) => n.untouched === true && n.personId !== 'u:u4').map((n) => n.personId).sort()).toEqual(['u:u1', 'u:u2']);
   });
 
   it('credits a conversion without a touch to a synthetic direct touch, as the attributor does', () => {

@@ -61,6 +61,14 @@ export interface StitcherOptions {
   probabilistic?: ProbabilisticLinking;
   /** Emits null paths without touches for known people's idle windows (default true). */
   untouchedNullPaths?: boolean;
+  /**
+   * Which of a person's closed periods are null paths: `latest` (default), only the most recent
+   * closed period that no conversion claims, so each person is one observation whether or not
+   * they converted, as in a per-user conversion model; `every`, each closed period. Across a
+   * person's periods the conversion hazard is not constant (exposure before a window acts within
+   * it), so early periods of the same person look like touches that did not convert.
+   */
+  personNullPaths?: 'latest' | 'every';
 }
 
 export type StitchOutput = JourneyMessage | NullPathMessage | IdentityLinkMessage;
@@ -209,6 +217,7 @@ export class StitcherState {
   private watermark = -Infinity;
   private readonly links: ProbableLinks | undefined;
   private readonly untouched: boolean;
+  private readonly latestOnly: boolean;
   /** Conversions of deleted people, so a reconciliation can still retract what the topic holds. */
   private readonly forgotten = new Map<string, { stored: StoredConversion; personId: string }>();
 
@@ -216,6 +225,7 @@ export class StitcherState {
     this.maxTouches = opts.maxTouchesPerJourney ?? 500;
     this.links = opts.probabilistic ? new ProbableLinks(opts.probabilistic) : undefined;
     this.untouched = opts.untouchedNullPaths ?? true;
+    this.latestOnly = (opts.personNullPaths ?? 'latest') === 'latest';
     this.nowMicros = opts.nowMicros ?? (() => Math.floor(performance.timeOrigin * 1000 + performance.now() * 1000));
   }
 
@@ -773,6 +783,12 @@ export class StitcherState {
         const idle = this.untouchedPeriods(members, lookback, members.flatMap((m) => [...m.conversions.values()].map((s) => s.conv.timestamp)));
         for (const start of idle.closed) closed.set(`${personId}|untouched|${start}`, { touches: [], closedAt: start + lookback });
         nextDeadline = Math.min(nextDeadline, idle.next);
+      }
+      if (this.latestOnly && closed.size > 1) {
+        let keep: [string, { touches: StoredTouch[]; closedAt: number }] | undefined;
+        for (const e of closed) if (keep === undefined || e[1].closedAt > keep[1].closedAt) keep = e;
+        closed.clear();
+        closed.set(keep![0], keep![1]);
       }
     }
     // One queued deadline per person at a time: when it fires, the refresh queues the next.

@@ -23,8 +23,13 @@ const identify = (id: string, ids: Ids & { emailHash?: string; accountId?: strin
 
 const windows = (lookbackDays = 90, viewThroughDays = 1) => new Windows({ lookbackDays, viewThroughDays });
 
-function run(events: StitcherInput[], w = windows(), probabilistic?: { windowMs: number }) {
-  const s = new StitcherState({ windows: w, ...(probabilistic ? { probabilistic } : {}) });
+/**
+ * Stitches `events` in order. Null paths are those of every closed period here (`every`), so that
+ * the tests below can state the periods themselves; `latest`, the default, keeps only each
+ * person's most recent one of them (its own tests below).
+ */
+function run(events: StitcherInput[], w = windows(), probabilistic?: { windowMs: number }, personNullPaths: 'latest' | 'every' = 'every') {
+  const s = new StitcherState({ windows: w, personNullPaths, ...(probabilistic ? { probabilistic } : {}) });
   const out: StitchOutput[] = [];
   for (const e of events) out.push(...stitch(s, e));
   return { s, out };
@@ -212,14 +217,52 @@ describe('StitcherState', () => {
     }
     // A late event far ahead closes every null path window.
     events.push(touch('clock', { anonymousId: 'clock' }, T0 + 400 * D));
-    const reference = finalState(run(events, windows(30)).out);
-    expect(reference.journeys.size).toBe(19);
-    expect([...reference.nullPaths.values()].filter((t) => t.length > 0).length).toBeGreaterThan(0);
-    expect([...reference.nullPaths.values()].filter((t) => t.length === 0).length).toBeGreaterThan(0);
-    for (let seed = 1; seed <= 300; seed++) {
-      const withDuplicates = [...shuffle(events, seed), ...shuffle(events, seed + 1000).slice(0, 20)];
-      expect(finalState(run(withDuplicates, windows(30)).out)).toEqual(reference);
+    for (const mode of ['every', 'latest'] as const) {
+      const reference = finalState(run(events, windows(30), undefined, mode).out);
+      expect(reference.journeys.size).toBe(19);
+      // With every period, touched and untouched null paths; with the latest only, the clock's jump
+      // leaves each person the untouched period after their last touch.
+      if (mode === 'every') expect([...reference.nullPaths.values()].filter((t) => t.length > 0).length).toBeGreaterThan(0);
+      expect([...reference.nullPaths.values()].filter((t) => t.length === 0).length).toBeGreaterThan(0);
+      for (let seed = 1; seed <= 150; seed++) {
+        const withDuplicates = [...shuffle(events, seed), ...shuffle(events, seed + 1000).slice(0, 20)];
+        expect(finalState(run(withDuplicates, windows(30), undefined, mode).out)).toEqual(reference);
+      }
     }
+  });
+});
+
+describe('null paths by default: each person\'s latest closed period', () => {
+  const weekly = (until: number): InputMessage[] => {
+    const events: InputMessage[] = [];
+    for (let d = 0; d < until; d += 7) events.push(touch(`w${d}`, { anonymousId: 'x' }, T0 + d * D, d % 14 === 0 ? 'display' : 'email'));
+    return events;
+  };
+  const mine = (out: StitchOutput[]) => new Map([...finalState(out).nullPaths].filter(([id]) => id.startsWith('a:x|')));
+
+  it('keeps only the most recent closed period of a person touched without pause, and withdraws the one before', () => {
+    const s = new StitcherState({ windows: windows(30) });
+    const out: StitchOutput[] = [];
+    const all = weekly(200);
+    const byDay61 = all.filter((e) => e.kind === 'touchpoint' && e.timestamp <= T0 + 61 * D);
+    for (const e of [...byDay61, touch('clock', { anonymousId: 'clock' }, T0 + 61 * D)]) out.push(...stitch(s, e));
+    // Periods 0 and 1 have ended by day 61: period 1 is the person's null path.
+    expect(mine(out)).toEqual(new Map([[`a:x|period|${T0 + 30 * D}`, ['w35', 'w42', 'w49', 'w56']]]));
+    const more = [...all.filter((e) => !byDay61.includes(e)), touch('clock2', { anonymousId: 'clock' }, T0 + 200 * D)].flatMap((e) => stitch(s, e));
+    // Period 5 (days 150–180) replaces it; what was published for period 1 is withdrawn.
+    expect(more.find((o) => o.kind === 'null_path' && o.pathId === `a:x|period|${T0 + 30 * D}`)).toMatchObject({ touches: [] });
+    expect(mine([...out, ...more])).toEqual(new Map([[`a:x|period|${T0 + 150 * D}`, ['w154', 'w161', 'w168', 'w175']]]));
+    // The same as `every` gives for that period.
+    expect(finalState(run([...weekly(200), touch('clock', { anonymousId: 'clock' }, T0 + 200 * D)], windows(30)).out).nullPaths.get(`a:x|period|${T0 + 150 * D}`)).toEqual(['w154', 'w161', 'w168', 'w175']);
+  });
+
+  it('skips the periods a conversion claims, and lets a silent period after the last touch replace a touched one', () => {
+    // A conversion on day 170 (period 5) claims periods 4 and 5: the latest unclaimed one is period 3.
+    const converted = run([...weekly(200), conversion('c', { anonymousId: 'x' }, T0 + 170 * D), touch('clock', { anonymousId: 'clock' }, T0 + 200 * D)], windows(30), undefined, 'latest').out;
+    expect([...mine(converted).keys()]).toEqual([`a:x|period|${T0 + 90 * D}`]);
+    // Silent after one touch: the period after it is the person's null path, untouched.
+    const silent = run([touch('t', { anonymousId: 'x' }, T0), touch('clock', { anonymousId: 'clock' }, T0 + 400 * D)], windows(30), undefined, 'latest').out;
+    expect(mine(silent)).toEqual(new Map([[`a:x|untouched|${T0 + 30 * D}`, []]]));
   });
 });
 
