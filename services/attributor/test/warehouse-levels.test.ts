@@ -7,7 +7,7 @@ import { ALGORITHMIC_MODELS, pathWeights, snapshotFromRows, type SnapshotRow } f
 import { AttributorState } from '../src/state.js';
 import { WarehouseAttributorStore } from '../src/store.js';
 import { syntheticJourneyFeed } from '../src/synthetic.js';
-import { embeddedForFile } from './support/embedded.js';
+import { currentCredits, embeddedForFile } from './support/embedded.js';
 import { batch, OPTIONS, recordOf, sameFits, sharesOf, shuffled } from './support/drive.js';
 
 const env = embeddedForFile('attributor-wh-levels-');
@@ -60,16 +60,7 @@ describe('fits per level on the warehouse', () => {
 
     const b = batch(messages, second.state.snapshot.seq, ALL_MODELS);
     expect(sameFits(second.state.snapshot, b.snapshot)).toBe(true);
-    const credited = await env.wh.query<{ conversion_id: string; model: string; touchpoint_id: string; channel: string; campaign: string; weight: number; value: number }>(
-      `SELECT conversion_id, model, touchpoint_id, channel, campaign, weight, value FROM touchline.credits_current WHERE conversion_id LIKE 'conv-23-%' ORDER BY conversion_id, model, touch_ts, touchpoint_id`,
-    );
-    const current = new Map<string, Array<[string, string, string, number, number]>>();
-    for (const r of credited) {
-      const key = `${r.conversion_id}\u0000${r.model}`;
-      const list = current.get(key) ?? [];
-      list.push([r.touchpoint_id, r.channel, r.campaign, r.weight, r.value]);
-      current.set(key, list);
-    }
+    const current = await currentCredits(env.wh, 'conv-23-');
     expect([...current.keys()].sort()).toEqual([...b.credit.keys()].sort());
     for (const [key, c] of b.credit) expect(current.get(key), key).toEqual(sharesOf(c));
   });

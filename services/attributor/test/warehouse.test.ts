@@ -8,7 +8,7 @@ import { ALGORITHMIC_MODELS } from '../src/snapshot.js';
 import { AttributorState } from '../src/state.js';
 import { WarehouseAttributorStore } from '../src/store.js';
 import { syntheticJourneyFeed } from '../src/synthetic.js';
-import { embeddedForFile } from './support/embedded.js';
+import { currentCredits, embeddedForFile } from './support/embedded.js';
 import { batch, OPTIONS, recordOf, sharesOf, shuffled } from './support/drive.js';
 
 const env = embeddedForFile('attributor-wh-');
@@ -154,16 +154,7 @@ describe('the attributor on the warehouse', () => {
     expect(second.status()).toMatchObject({ dirty: false, unsettled: false });
 
     const b = batch(messages, second.state.snapshot.seq, models);
-    const rows = await env.wh.query<{ conversion_id: string; model: string; touchpoint_id: string; channel: string; campaign: string; weight: number; value: number }>(
-      `SELECT conversion_id, model, touchpoint_id, channel, campaign, weight, value FROM touchline.credits_current WHERE conversion_id LIKE 'conv-21-%' ORDER BY conversion_id, model, touch_ts, touchpoint_id`,
-    );
-    const current = new Map<string, Array<[string, string, string, number, number]>>();
-    for (const r of rows) {
-      const key = `${r.conversion_id}\u0000${r.model}`;
-      const list = current.get(key) ?? [];
-      list.push([r.touchpoint_id, r.channel, r.campaign, r.weight, r.value]);
-      current.set(key, list);
-    }
+    const current = await currentCredits(env.wh, 'conv-21-');
     expect([...current.keys()].sort()).toEqual([...b.credit.keys()].sort());
     for (const [key, c] of b.credit) {
       expect(current.get(key), key).toEqual(sharesOf(c));

@@ -24,3 +24,23 @@ export function embeddedForFile(prefix: string): { wh: Warehouse; bus: EmbeddedB
   });
   return env;
 }
+
+/**
+ * `touchline.credits_current` for the conversions whose id starts with `prefix`, per
+ * `<conversionId>\0<model>` as `[touchpointId, channel, campaign, weight, value]` rows in touch
+ * order: the shape `sharesOf` gives a credit message, to compare with a batch computation.
+ */
+export async function currentCredits(wh: Warehouse, prefix: string): Promise<Map<string, Array<[string, string, string, number, number]>>> {
+  const rows = await wh.query<{ conversion_id: string; model: string; touchpoint_id: string; channel: string; campaign: string; weight: number; value: number }>(
+    `SELECT conversion_id, model, touchpoint_id, channel, campaign, weight, value FROM touchline.credits_current WHERE startsWith(conversion_id, {prefix:String}) ORDER BY conversion_id, model, touch_ts, touchpoint_id`,
+    { prefix },
+  );
+  const current = new Map<string, Array<[string, string, string, number, number]>>();
+  for (const r of rows) {
+    const key = `${r.conversion_id}\u0000${r.model}`;
+    const list = current.get(key) ?? [];
+    list.push([r.touchpoint_id, r.channel, r.campaign, r.weight, r.value]);
+    current.set(key, list);
+  }
+  return current;
+}
