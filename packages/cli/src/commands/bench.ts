@@ -1,4 +1,5 @@
 import { cpus, totalmem } from 'node:os';
+import type { z } from 'zod';
 
 /**
  * `touchline bench [stage ...] [--quick] [--name=value ...]`: each stage measures one part of
@@ -84,6 +85,20 @@ export async function benchCommand(args: string[]): Promise<number> {
 
 /** A stage was given a flag or value it cannot use: the command answers with the message and exit code 2. */
 export class BenchUsageError extends Error {}
+
+/**
+ * A stage's `flags` read through `schema` (a strict object of its flags, each optional): what is
+ * wrong is thrown as a `BenchUsageError` naming the flag, an unknown flag with the list of the
+ * stage's own.
+ */
+export function parseStageFlags<S extends z.ZodObject>(schema: S, flags: ReadonlyMap<string, string> | undefined): z.infer<S> {
+  const r = schema.safeParse(Object.fromEntries(flags ?? []));
+  if (r.success) return r.data;
+  const known = Object.keys(schema.shape).map((k) => `--${k}`).join(', ');
+  throw new BenchUsageError(
+    r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown flag ${i.keys.map((k) => `--${k}`).join(', ')}; flags: ${known}` : `--${String(i.path[0])}: ${i.message}`)).join('; '),
+  );
+}
 
 function fmt(x: number): string {
   if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');

@@ -2,7 +2,7 @@ import { dataDrivenAttribution, fitDataDriven } from '@touchline/attribution';
 import { ATTRIBUTOR_DATA_DRIVEN_OPTIONS } from '@touchline/attributor';
 import { accuracyOf, ALGORITHMIC_MODELS, getScenario, SCENARIO_NAMES, simulateOffline, type ReportModel, type Scenario, type SimulationRun } from '@touchline/simulator';
 import { z } from 'zod';
-import { BenchUsageError, type BenchRow, type BenchStage } from '../bench.js';
+import { parseStageFlags, type BenchRow, type BenchStage } from '../bench.js';
 
 const SEEDS = [1, 2, 3];
 
@@ -32,9 +32,7 @@ const AccuracyFlags = z
   .strict();
 
 export function parseAccuracyFlags(flags: ReadonlyMap<string, string> | undefined): z.infer<typeof AccuracyFlags> {
-  const r = AccuracyFlags.safeParse(Object.fromEntries(flags ?? []));
-  if (r.success) return r.data;
-  throw new BenchUsageError(r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown flag ${i.keys.map((k) => `--${k}`).join(', ')}; flags: --scenario, --seeds, --scale, --pipeline` : `--${String(i.path[0])}: ${i.message}`)).join('; '));
+  return parseStageFlags(AccuracyFlags, flags);
 }
 
 /**

@@ -9,7 +9,7 @@ import { topicNames } from '@touchline/contracts';
 import { DEFAULT_INGEST_OPTIONS, IdSets, Normaliser, UnknownTally, ingestRoutes, makeNormaliser, pack, parseJson, processBody } from '@touchline/ingest';
 import { EmbeddedBus, KeyRing, buildHttp, silentLogger, type BusRecord } from '@touchline/platform';
 import { z } from 'zod';
-import { BenchUsageError, quantile, type BenchRow, type BenchStage } from '../bench.js';
+import { parseStageFlags, quantile, type BenchRow, type BenchStage } from '../bench.js';
 import { floorRoutes } from './ingest-floor.js';
 
 /**
@@ -44,9 +44,7 @@ const FLOOR_ENV = 'TOUCHLINE_INGEST_BENCH_FLOOR';
 const IngestFlags = z.object({ server: z.enum(['ingest', 'floor'], { error: 'ingest (the default) or floor' }).optional() }).strict();
 
 export function parseIngestFlags(flags: ReadonlyMap<string, string> | undefined): z.infer<typeof IngestFlags> {
-  const r = IngestFlags.safeParse(Object.fromEntries(flags ?? []));
-  if (r.success) return r.data;
-  throw new BenchUsageError(r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown flag ${i.keys.map((k) => `--${k}`).join(', ')}; flags: --server` : `--${String(i.path[0])}: ${i.message}`)).join('; '));
+  return parseStageFlags(IngestFlags, flags);
 }
 const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const SOURCES = [
